@@ -1,0 +1,118 @@
+"""Keeping WeCom secrets inside the process.
+
+Two tools: :func:`redacted_url` rebuilds a request URL with the value of every
+secret query parameter replaced by ``REDACTED`` (the key stays visible, as the
+URL semantic conventions ask), and :func:`scrub` cleans free text such as an
+exception message or an errmsg, which may embed a URL or echo a secret value.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+from urllib.parse import unquote
+
+REDACTED: Final = "REDACTED"
+
+# Query parameters and body fields that carry credentials or one-time codes
+# (docs/telemetry.md lists them; wecom-api-facts §2.6).
+SECRET_PARAMS: Final = frozenset(
+    {
+        "access_token",
+        "corpsecret",
+        "secret",
+        "key",
+        "suite_access_token",
+        "provider_access_token",
+        "provider_secret",
+        "suite_secret",
+        "suite_ticket",
+        "permanent_code",
+        "pre_auth_code",
+        "auth_code",
+        "code",
+        "js_code",
+        "user_ticket",
+        "ticket",
+        "session_key",
+        "jsapi_ticket",
+        "token",
+        "echostr",
+    }
+)
+
+
+class RequestTarget(NamedTuple):
+    """A request URL split once, by the transport adapter that saw it."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    query: str
+
+
+def redacted_url(target: RequestTarget, extra_params: frozenset[str] = frozenset()) -> str:
+    """The URL of ``target`` with secret query values replaced by ``REDACTED``.
+
+    User info is never included, and the query is rebuilt pair by pair without
+    re-encoding, so everything that is not a secret reads exactly as sent.
+    """
+    default_port = 443 if target.scheme == "https" else 80
+    netloc = target.host if target.port == default_port else f"{target.host}:{target.port}"
+    url = f"{target.scheme}://{netloc}{target.path}"
+    if not target.query:
+        return url
+    pairs = []
+    for pair in target.query.split("&"):
+        name, sep, _ = pair.partition("=")
+        if _is_secret(unquote(name), extra_params):
+            pairs.append(f"{name}={REDACTED}")
+        else:
+            pairs.append(pair)
+    return f"{url}?{'&'.join(pairs)}"
+
+
+def secret_values(query: str, extra_params: frozenset[str] = frozenset()) -> list[str]:
+    """The values of secret parameters in ``query``, raw and percent-decoded."""
+    values: list[str] = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and _is_secret(unquote(name), extra_params):
+            values.append(value)
+            decoded = unquote(value)
+            if decoded != value:
+                values.append(decoded)
+    return values
+
+
+def _is_secret(name: str, extra_params: frozenset[str]) -> bool:
+    return name.lower() in SECRET_PARAMS or name in extra_params
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted((re.escape(name) for name in names), key=len, reverse=True))
+    # `name=value` in URLs and form bodies, `"name": "value"` in JSON, `name: value` in logs.
+    return re.compile(
+        rf"""(?i)(?<![A-Za-z0-9_])({alternatives})(["']?\s*[=:]\s*["']?)([^&\s"',;#)}}\]]+)"""
+    )
+
+
+def scrub(
+    text: str,
+    known_values: Iterable[str] = (),
+    extra_params: frozenset[str] = frozenset(),
+) -> str:
+    """Remove secrets from free text.
+
+    ``known_values`` are the literal secrets of the current call (taken from its
+    URL); they are replaced wherever they appear, whatever surrounds them.
+    """
+    for value in known_values:
+        if len(value) >= 4:
+            text = text.replace(value, REDACTED)
+    pattern = _secret_pattern(SECRET_PARAMS | extra_params)
+    return pattern.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)

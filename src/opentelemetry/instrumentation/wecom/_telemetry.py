@@ -1,0 +1,100 @@
+"""The tracer, instruments and settings that every WeCom call records into.
+
+One :class:`Telemetry` is active at a time: the one built by
+``WeComInstrumentor.instrument()``, or, for the ``wecom_api`` decorator used on
+its own, a default one on the global providers built on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Final, Optional
+
+from opentelemetry.metrics import Counter, Histogram, MeterProvider, get_meter
+from opentelemetry.trace import Tracer, TracerProvider, get_tracer
+
+from opentelemetry.instrumentation.wecom._api_names import ApiNamer
+from opentelemetry.instrumentation.wecom._attributes import (
+    DURATION_METRIC,
+    INVALID_RECIPIENTS_METRIC,
+)
+from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
+from opentelemetry.instrumentation.wecom.version import __version__
+
+SCOPE_NAME: Final = "opentelemetry.instrumentation.wecom"
+SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.26.0"
+
+# WeCom answers in tens of milliseconds when healthy and is given up on by
+# clients after a few seconds: 5 ms to 10 s, the semconv RPC/HTTP boundaries.
+DURATION_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+
+
+class Telemetry:
+    """Everything a call needs to record itself, built once per ``instrument()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tracer_provider: Optional[TracerProvider] = None,
+        meter_provider: Optional[MeterProvider] = None,
+    ) -> None:
+        self.settings = settings
+        self.api_namer = ApiNamer(settings.max_apis)
+        self.tracer: Tracer = get_tracer(
+            SCOPE_NAME, __version__, tracer_provider, schema_url=SCHEMA_URL
+        )
+        meter = get_meter(SCOPE_NAME, __version__, meter_provider, schema_url=SCHEMA_URL)
+        self.duration: Histogram = meter.create_histogram(
+            DURATION_METRIC,
+            unit="s",
+            description="Duration of WeCom API calls, by API and business outcome (errcode).",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.invalid_recipients: Counter = meter.create_counter(
+            INVALID_RECIPIENTS_METRIC,
+            unit="{recipient}",
+            description="Recipients WeCom dropped from messages it otherwise accepted.",
+        )
+
+
+_lock = threading.Lock()
+_active: Optional[Telemetry] = None
+_default: Optional[Telemetry] = None
+
+
+def activate(telemetry: Optional[Telemetry]) -> None:
+    """Make ``telemetry`` the one calls record into (``None`` on uninstrument)."""
+    global _active  # noqa: PLW0603 - the single switch that instrument()/uninstrument() flip
+    _active = telemetry
+
+
+def active() -> Optional[Telemetry]:
+    """The telemetry of the instrumentor, or ``None`` when it is not instrumented."""
+    return _active
+
+
+def current() -> Telemetry:
+    """The active telemetry, or a default one on the global providers."""
+    telemetry = _active
+    if telemetry is not None:
+        return telemetry
+    global _default  # noqa: PLW0603 - built lazily: the globals may be set after import
+    with _lock:
+        if _default is None:
+            _default = Telemetry(resolve_settings({}))
+        return _default

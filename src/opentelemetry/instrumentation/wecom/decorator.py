@@ -1,0 +1,145 @@
+"""``@wecom_api``: a WeCom span around any function that calls WeCom.
+
+For SDKs that do not go through httpx or requests (aiohttp, a company's own
+client), and to group several calls under one business operation. The rule
+that keeps metrics honest: exactly one ``wecom.client.duration`` point per
+call. When the function's own HTTP calls are auto-instrumented they record
+the points and the decorator's span is only their parent; when none is, the
+decorator records the point itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator
+from typing import Any, Callable, Optional, TypeVar, cast
+
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from opentelemetry.instrumentation.wecom import _telemetry
+from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome
+from opentelemetry.instrumentation.wecom._call import WeComCall
+from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._outcomes import (
+    outcome_of_exception,
+    outcome_of_result,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def wecom_api(api: str) -> Callable[[F], F]:
+    """Decorate a sync or async function, or an async generator, that performs the WeCom ``api``.
+
+    ``api`` is the path after ``/cgi-bin/`` (``"message/send"``). The errcode is
+    read from the return value or from the exception's ``errcode`` attribute;
+    exceptions are re-raised unchanged.
+    """
+    if not isinstance(api, str) or not api.strip():
+        raise ValueError(f"wecom_api needs the API path after /cgi-bin/, got {api!r}")
+    api = api.strip().strip("/")
+
+    def decorate(function: F) -> F:
+        if inspect.isasyncgenfunction(function):
+            return cast(F, _wrap_async_generator(api, function))
+        if inspect.iscoroutinefunction(function):
+            return cast(F, _wrap_coroutine(api, function))
+        return cast(F, _wrap_sync(api, function))
+
+    return decorate
+
+
+@contained
+def _begin(api: str) -> Optional[WeComCall]:
+    if not is_instrumentation_enabled():
+        return None
+    return WeComCall.begin(_telemetry.current(), api, opens_scope=True)
+
+
+@contained
+def _finish_returned(call: WeComCall, result: Any) -> None:
+    returned = outcome_of_result(result)
+    if returned.response is not None:
+        call.finish_response(returned.response, returned.outcome)
+    else:
+        call.finish_outcome(returned.outcome)
+
+
+def _finish_raised(call: WeComCall, exception: BaseException) -> None:
+    call.finish_exception(exception, outcome_of_exception(exception))
+
+
+def _wrap_sync(api: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(api)
+        if call is None:
+            return function(*args, **kwargs)
+        with call.activated():
+            try:
+                result = function(*args, **kwargs)
+            except BaseException as exception:
+                _finish_raised(call, exception)
+                raise
+        _finish_returned(call, result)
+        return result
+
+    return wrapper
+
+
+def _wrap_coroutine(api: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(api)
+        if call is None:
+            return await function(*args, **kwargs)
+        with call.activated():
+            try:
+                result = await function(*args, **kwargs)
+            except BaseException as exception:
+                _finish_raised(call, exception)
+                raise
+        _finish_returned(call, result)
+        return result
+
+    return wrapper
+
+
+def _wrap_async_generator(api: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """One span for the whole iteration; the outcome is that of the last item with an errcode.
+
+    The span is current only while the generator runs (between ``__anext__``
+    and its ``yield``), never while the consumer holds an item.
+    """
+
+    @functools.wraps(function)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        call = _begin(api)
+        generator = function(*args, **kwargs)
+        if call is None:
+            async for item in generator:
+                yield item
+            return
+        outcome: BodyOutcome = NO_OUTCOME
+        try:
+            while True:
+                with call.activated():
+                    try:
+                        item = await generator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                item_outcome = outcome_of_result(item).outcome
+                if item_outcome.errcode is not None:
+                    outcome = item_outcome
+                yield item
+        except GeneratorExit:
+            call.finish_outcome(outcome)
+            await generator.aclose()
+            raise
+        except BaseException as exception:
+            _finish_raised(call, exception)
+            raise
+        call.finish_outcome(outcome)
+
+    return wrapper

@@ -1,0 +1,25 @@
+"""``media/get``: a binary download on success, a JSON errcode body on failure.
+
+The binary body is never parsed (the core only looks for an errcode in JSON
+or text bodies); the span gets the media type and size from the headers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from opentelemetry.instrumentation.wecom import _attributes as attr
+from opentelemetry.instrumentation.wecom.extensions._base import Extension
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
+
+
+class MediaDownloadExtension(Extension):
+    def on_response(self, call: WeComCall, response: ResponseInfo) -> None:
+        media_type = (response.content_type or "").split(";", 1)[0].strip().lower()
+        if not media_type or "json" in media_type or media_type.startswith("text/"):
+            return  # an errcode body, described by the core
+        call.span.set_attribute(attr.WECOM_MEDIA_CONTENT_TYPE, media_type)
+        if response.content_length is not None:
+            call.span.set_attribute(attr.WECOM_MEDIA_SIZE, response.content_length)

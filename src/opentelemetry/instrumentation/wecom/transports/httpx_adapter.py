@@ -1,0 +1,176 @@
+"""httpx adapter: ``Client.send`` and ``AsyncClient.send``, whatever the transport.
+
+``send`` reads the body itself unless ``stream=True``; for streamed responses
+the span stays open until the app closes the response, and the errcode comes
+from the bytes the app iterated.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from functools import partial
+from typing import Any, Callable, Optional
+
+import httpx
+
+from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
+from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._json import small_json_object
+from opentelemetry.instrumentation.wecom._redaction import RequestTarget
+from opentelemetry.instrumentation.wecom.transports._common import (
+    begin_call,
+    outcome_of_body,
+    parse_content_length,
+    telemetry_for_new_call,
+)
+from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def wrap_send(
+    wrapped: Callable[..., httpx.Response],
+    instance: httpx.Client,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> httpx.Response:
+    call = _begin(args, kwargs)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    with call.activated():
+        try:
+            response = wrapped(*args, **kwargs)
+        except BaseException as exception:
+            call.finish_exception(exception)
+            raise
+    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+    return response
+
+
+async def wrap_async_send(
+    wrapped: Callable[..., Awaitable[httpx.Response]],
+    instance: httpx.AsyncClient,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> httpx.Response:
+    call = _begin(args, kwargs)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    with call.activated():
+        try:
+            response = await wrapped(*args, **kwargs)
+        except BaseException as exception:
+            call.finish_exception(exception)
+            raise
+    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+    return response
+
+
+@contained
+def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]:
+    telemetry = telemetry_for_new_call()
+    if telemetry is None:
+        return None
+    request: httpx.Request = args[0] if args else kwargs["request"]
+    url = request.url
+    scheme = url.scheme
+    port = url.port or _DEFAULT_PORTS.get(scheme, 443)
+    if not telemetry.settings.is_wecom_host(url.host, port):
+        return None
+    target = RequestTarget(scheme, url.host, port, url.path, url.query.decode("ascii", "replace"))
+    return begin_call(telemetry, request.method, target, partial(_request_json, request))
+
+
+def _request_json(request: httpx.Request) -> Optional[Mapping[str, Any]]:
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        return None  # a streamed upload: never read it on the app's behalf
+    return small_json_object(content)
+
+
+@contained
+def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
+    content_type = response.headers.get("content-type")
+    if not streamed:
+        body = response.content
+        info = ResponseInfo(response.status_code, content_type, len(body), body)
+        call.finish_response(info, outcome_of_body(content_type, body))
+        return
+    info = ResponseInfo(
+        response.status_code,
+        content_type,
+        parse_content_length(response.headers.get("content-length")),
+        None,
+    )
+    windows = BodyWindows(content_type)
+    stream = response.stream
+    if isinstance(stream, httpx.AsyncByteStream):
+        response.stream = _ObservedAsyncStream(stream, call, info, windows)
+    else:
+        response.stream = _ObservedSyncStream(stream, call, info, windows)
+    weakref.finalize(response, call.abandon)
+
+
+class _ObservedSyncStream(httpx.SyncByteStream):
+    """Passes the app's stream through unchanged, ending the call when the app closes it."""
+
+    def __init__(
+        self, inner: httpx.SyncByteStream, call: WeComCall, info: ResponseInfo, windows: BodyWindows
+    ) -> None:
+        self._inner = inner
+        self._call = call
+        self._info = info
+        self._windows = windows
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._inner:
+                self._windows.feed(chunk)
+                yield chunk
+        except BaseException as exception:
+            self._call.finish_exception(exception)
+            raise
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            _end_stream(self._call, self._info, self._windows)
+
+
+class _ObservedAsyncStream(httpx.AsyncByteStream):
+    """The async twin of :class:`_ObservedSyncStream`."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncByteStream,
+        call: WeComCall,
+        info: ResponseInfo,
+        windows: BodyWindows,
+    ) -> None:
+        self._inner = inner
+        self._call = call
+        self._info = info
+        self._windows = windows
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                self._windows.feed(chunk)
+                yield chunk
+        except BaseException as exception:
+            self._call.finish_exception(exception)
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            _end_stream(self._call, self._info, self._windows)
+
+
+@contained
+def _end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
+    call.finish_response(info, windows.outcome())

@@ -1,0 +1,166 @@
+"""requests adapter: ``Session.send`` (which module-level ``requests.get`` and wechatpy use).
+
+``Session.send`` consumes the body unless ``stream=True``. Redirect hops call
+``send`` again inside the first call and are part of its span. ``Session.request``
+is wrapped too, only to silence the stock requests instrumentation for WeCom
+URLs even when it was installed after this one (its span would be the parent
+and would carry the raw token).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any, Callable, Optional, Union
+from urllib.parse import urlsplit
+
+import requests
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+
+from opentelemetry.instrumentation.wecom import _telemetry
+from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall, inside_call
+from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._json import small_json_object
+from opentelemetry.instrumentation.wecom._redaction import RequestTarget
+from opentelemetry.instrumentation.wecom.transports._common import (
+    begin_call,
+    outcome_of_body,
+    parse_content_length,
+    telemetry_for_new_call,
+)
+from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def wrap_request(
+    wrapped: Callable[..., requests.Response],
+    instance: requests.Session,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> requests.Response:
+    if not _should_silence_http_spans(args, kwargs):
+        return wrapped(*args, **kwargs)
+    with suppress_http_instrumentation():
+        return wrapped(*args, **kwargs)
+
+
+def wrap_send(
+    wrapped: Callable[..., requests.Response],
+    instance: requests.Session,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> requests.Response:
+    call = _begin(args, kwargs)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    with call.activated():
+        try:
+            response = wrapped(*args, **kwargs)
+        except BaseException as exception:
+            call.finish_exception(exception)
+            raise
+    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+    return response
+
+
+@contained
+def _should_silence_http_spans(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    telemetry = _telemetry.active()
+    if telemetry is None or telemetry.settings.keep_http_spans or inside_call():
+        return False
+    url = args[1] if len(args) > 1 else kwargs.get("url")
+    if isinstance(url, bytes):
+        url = url.decode("ascii", "replace")
+    if not isinstance(url, str):
+        return False
+    target = _target_of(url)
+    return target is not None and telemetry.settings.is_wecom_host(target.host, target.port)
+
+
+def _target_of(url: str) -> Optional[RequestTarget]:
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return None
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
+    return RequestTarget(parts.scheme, host, port, parts.path, parts.query)
+
+
+@contained
+def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]:
+    telemetry = telemetry_for_new_call()
+    if telemetry is None:
+        return None
+    request: requests.PreparedRequest = args[0] if args else kwargs["request"]
+    if not request.url:
+        return None
+    target = _target_of(request.url)
+    if target is None or not telemetry.settings.is_wecom_host(target.host, target.port):
+        return None
+    method = request.method or "GET"
+    return begin_call(telemetry, method, target, partial(_request_json, request))
+
+
+def _request_json(request: requests.PreparedRequest) -> Optional[Mapping[str, Any]]:
+    body = request.body
+    if isinstance(body, (bytes, str)):
+        return small_json_object(body)
+    return None  # a generator or file upload: never read it on the app's behalf
+
+
+@contained
+def _observe(call: WeComCall, response: requests.Response, *, streamed: bool) -> None:
+    content_type = response.headers.get("content-type")
+    if not streamed and getattr(response, "_content_consumed", False):
+        body = response.content
+        info = ResponseInfo(response.status_code, content_type, len(body), body)
+        call.finish_response(info, outcome_of_body(content_type, body))
+        return
+    info = ResponseInfo(
+        response.status_code,
+        content_type,
+        parse_content_length(response.headers.get("content-length")),
+        None,
+    )
+    _observe_stream(call, response, info, BodyWindows(content_type))
+
+
+def _observe_stream(
+    call: WeComCall, response: requests.Response, info: ResponseInfo, windows: BodyWindows
+) -> None:
+    """Watch what the app reads through ``iter_content`` and end the call on ``close()``.
+
+    ``content``, ``text``, ``json()`` and ``iter_lines()`` all read through
+    ``iter_content``; the instance attributes set here shadow the class methods
+    for this one response only.
+    """
+    iter_content = response.iter_content
+    close = response.close
+
+    def observed_iter_content(
+        chunk_size: Optional[int] = 1, decode_unicode: bool = False
+    ) -> Iterator[Union[bytes, str]]:
+        try:
+            for chunk in iter_content(chunk_size, decode_unicode):
+                windows.feed(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                yield chunk
+        except BaseException as exception:
+            call.finish_exception(exception)
+            raise
+
+    def observed_close() -> None:
+        try:
+            close()
+        finally:
+            _end_stream(call, info, windows)
+
+    response.iter_content = observed_iter_content  # type: ignore[method-assign]
+    response.close = observed_close  # type: ignore[method-assign]
+    weakref.finalize(response, call.abandon)
+
+
+@contained
+def _end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
+    call.finish_response(info, windows.outcome())
