@@ -1,0 +1,31 @@
+"""A faithful WeCom mock server with fault injection, and a callback simulator.
+
+``MockWeComServer`` speaks WeCom's wire protocol on loopback (business errors as HTTP 200 +
+errcode, the modern errmsg format, token lifecycle, partial message failures, media, webhook)
+and fails on demand, from a :class:`Scenario` or at run time. ``CallbackSimulator`` pushes
+WeCom-style encrypted callbacks to an app. See ``docs/mock-server.md``.
+
+Importing this package needs only the standard library; the callback crypto needs the
+``testing`` extra (``cryptography``) and YAML scenarios need PyYAML.
+"""
+
+from __future__ import annotations
+
+from .calls import REDACTED, CallRecord
+from .directory import Directory
+from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
+from .server import MockWeComServer
+
+__all__ = [
+    "REDACTED",
+    "CallRecord",
+    "Directory",
+    "Fault",
+    "Latency",
+    "MockWeComServer",
+    "Outcome",
+    "RateLimit",
+    "Scenario",
+    "ScenarioError",
+    "TokenPolicy",
+]
