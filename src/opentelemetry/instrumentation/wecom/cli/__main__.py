@@ -1,0 +1,9 @@
+"""``python -m opentelemetry.instrumentation.wecom.cli``: the same as ``wecom-otel``."""
+
+from __future__ import annotations
+
+import sys
+
+from opentelemetry.instrumentation.wecom.cli import main
+
+sys.exit(main())
