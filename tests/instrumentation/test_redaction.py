@@ -1,0 +1,88 @@
+"""Secrets in URLs and free text."""
+
+from __future__ import annotations
+
+import pytest
+
+from opentelemetry.instrumentation.wecom._redaction import (
+    RequestTarget,
+    redacted_url,
+    scrub,
+    secret_values,
+)
+
+
+def _target(query: str, *, scheme: str = "https", port: int = 443) -> RequestTarget:
+    return RequestTarget(scheme, "qyapi.weixin.qq.com", port, "/cgi-bin/message/send", query)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_query"),
+    [
+        ("access_token=SECRET", "access_token=REDACTED"),
+        ("access_token=SECRET&debug=1", "access_token=REDACTED&debug=1"),
+        ("corpid=ww1&corpsecret=SECRET", "corpid=ww1&corpsecret=REDACTED"),
+        ("key=SECRET", "key=REDACTED"),
+        (
+            "suite_access_token=S&provider_access_token=P",
+            "suite_access_token=REDACTED&provider_access_token=REDACTED",
+        ),
+        (
+            "code=ONE&js_code=TWO&auth_code=THREE",
+            "code=REDACTED&js_code=REDACTED&auth_code=REDACTED",
+        ),
+        ("ACCESS_TOKEN=SECRET", "ACCESS_TOKEN=REDACTED"),
+        ("access%5Ftoken=SECRET", "access%5Ftoken=REDACTED"),
+        ("userid=zhangsan&media_id=M1", "userid=zhangsan&media_id=M1"),
+        ("flag", "flag"),
+    ],
+)
+def test_redacted_url_keeps_keys_and_hides_values(query: str, expected_query: str) -> None:
+    url = redacted_url(_target(query))
+    assert url == f"https://qyapi.weixin.qq.com/cgi-bin/message/send?{expected_query}"
+    assert "SECRET" not in url
+
+
+def test_redacted_url_shows_non_default_ports_only() -> None:
+    assert redacted_url(_target("", scheme="http", port=8080)).startswith(
+        "http://qyapi.weixin.qq.com:8080/"
+    )
+    assert (
+        redacted_url(_target("", scheme="http", port=80))
+        == "http://qyapi.weixin.qq.com/cgi-bin/message/send"
+    )
+
+
+def test_extra_redact_params() -> None:
+    url = redacted_url(_target("sign=abc&x=1"), frozenset({"sign"}))
+    assert url.endswith("?sign=REDACTED&x=1")
+
+
+def test_secret_values_returns_raw_and_decoded_values() -> None:
+    assert secret_values("access_token=a%2Bb&x=1&key=k") == ["a%2Bb", "a+b", "k"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Max retries exceeded with url: /cgi-bin/message/send?access_token=TOPSECRET123 (Caused by ...)",
+        "HTTPStatusError for url 'https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww&corpsecret=TOPSECRET123'",
+        '{"corpsecret": "TOPSECRET123"}',
+        "provider_secret: TOPSECRET123",
+    ],
+)
+def test_scrub_removes_secret_values_from_text(text: str) -> None:
+    cleaned = scrub(text)
+    assert "TOPSECRET123" not in cleaned
+    assert "REDACTED" in cleaned
+
+
+def test_scrub_removes_known_values_wherever_they_appear() -> None:
+    assert (
+        scrub("token TOPSECRET123 was rejected", ["TOPSECRET123"]) == "token REDACTED was rejected"
+    )
+
+
+def test_scrub_leaves_ordinary_text_alone() -> None:
+    text = "access_token expired, hint: [1773643642077182456917975], errcode: 42001"
+    assert scrub(text) == text
