@@ -11,14 +11,19 @@ Importing this package needs only the standard library; the callback crypto need
 
 from __future__ import annotations
 
+from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
 from .calls import REDACTED, CallRecord
+from .crypto import WeComCrypto, WeComCryptoError
 from .directory import Directory
 from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
 from .server import MockWeComServer
 
 __all__ = [
     "REDACTED",
+    "Attempt",
     "CallRecord",
+    "CallbackSimulator",
+    "Delivery",
     "Directory",
     "Fault",
     "Latency",
@@ -28,4 +33,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "TokenPolicy",
+    "Verification",
+    "WeComCrypto",
+    "WeComCryptoError",
 ]
