@@ -179,8 +179,12 @@ class WeComCall:
         if self._ended:
             return
         if self._extension is not None and self._records_point() and self.span.is_recording():
-            self._extension.on_response(self, response)
+            self._extension_on_response(self._extension, response)
         self._finish(outcome, status_code=response.status_code)
+
+    @contained
+    def _extension_on_response(self, extension: Extension, response: ResponseInfo) -> None:
+        extension.on_response(self, response)
 
     @contained
     def finish_exception(self, exception: BaseException, outcome: BodyOutcome = NO_OUTCOME) -> None:
@@ -233,9 +237,11 @@ class WeComCall:
         else:
             status = attr.STATUS_OK
 
-        if span.is_recording():
-            self._describe_outcome(outcome, status, error_type, status_code, exception)
-        span.end(end_time=end_ns)
+        try:
+            if span.is_recording():
+                self._describe_outcome(outcome, status, error_type, status_code, exception)
+        finally:
+            span.end(end_time=end_ns)
 
         duration_s = (end_ns - self._start_ns) / 1e9
         if self._records_point():
@@ -251,6 +257,7 @@ class WeComCall:
         if self.telemetry.settings.call_log:
             self._log(errcode, status, error_type, duration_s)
 
+    @contained
     def _describe_outcome(
         self,
         outcome: BodyOutcome,

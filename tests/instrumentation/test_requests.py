@@ -1,0 +1,126 @@
+"""requests (Session and module-level) against the mock WeCom."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from opentelemetry.trace import StatusCode
+
+from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+
+from .conftest import Telemetry, attrs
+
+
+def _token(mock: MockWeComServer) -> str:
+    response = requests.get(
+        f"{mock.api_base_url}gettoken",
+        params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},
+    )
+    token = response.json()["access_token"]
+    assert isinstance(token, str)
+    return token
+
+
+def test_session_calls(instrumented: Telemetry, mock: MockWeComServer) -> None:
+    token = _token(mock)
+    with requests.Session() as session:
+        sent = session.post(
+            f"{mock.api_base_url}message/send",
+            params={"access_token": token},
+            json={
+                "touser": "zhangsan",
+                "msgtype": "markdown",
+                "agentid": mock.agent_id,
+                "markdown": {"content": "**hi**"},
+            },
+        )
+    assert sent.json()["errcode"] == 0
+    gettoken, send = instrumented.wecom_spans()
+    assert attrs(gettoken)["url.full"] == (
+        f"{mock.api_base_url}gettoken?corpid={mock.corp_id}&corpsecret=REDACTED"
+    )
+    a = attrs(send)
+    assert a["wecom.api"] == "message/send"
+    assert a["wecom.errcode"] == 0
+    assert a["wecom.message.msgtype"] == "markdown"
+    assert a["http.request.method"] == "POST"
+    assert instrumented.duration_count() == 2
+
+
+def test_module_level_get_and_business_error(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    response = requests.get(f"{mock.api_base_url}user/get", params={"userid": "zhangsan"})
+    assert response.json()["errcode"] == 41001
+    span = instrumented.wecom_spans()[-1]
+    assert attrs(span)["error.type"] == "41001"
+    assert span.status.status_code is StatusCode.ERROR
+
+
+def test_webhook_bad_key(instrumented: Telemetry, mock: MockWeComServer) -> None:
+    response = requests.post(
+        f"{mock.api_base_url}webhook/send",
+        params={"key": "deadbeef-0000-4000-8000-00000c0ffee1"},
+        json={"msgtype": "text", "text": {"content": "x"}},
+    )
+    assert response.json()["errcode"] == 93000
+    a = attrs(instrumented.wecom_spans()[-1])
+    assert a["wecom.api"] == "webhook/send"
+    assert a["url.full"].endswith("webhook/send?key=REDACTED")
+    assert "deadbeef-0000-4000-8000-00000c0ffee1" not in instrumented.dump()
+
+
+def test_streamed_download_ends_on_close(instrumented: Telemetry, mock: MockWeComServer) -> None:
+    token = _token(mock)
+    data = b"\xff\xd8" + bytes(range(256)) * 1000
+    media_id = mock.add_media(data)
+    response = requests.get(
+        f"{mock.api_base_url}media/get",
+        params={"access_token": token, "media_id": media_id},
+        stream=True,
+    )
+    chunks = list(response.iter_content(chunk_size=4096))
+    assert len(instrumented.wecom_spans()) == 1  # the download's span is open until close()
+    response.close()
+    assert b"".join(chunks) == data
+    span = instrumented.wecom_spans()[-1]
+    assert span.name == "wecom media/get"
+    assert attrs(span)["wecom.status"] == "ok"
+    assert instrumented.duration_count() == 2
+
+
+def test_streamed_json_error_read_through_json(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    token = _token(mock)
+    with requests.get(
+        f"{mock.api_base_url}media/get",
+        params={"access_token": token, "media_id": "missing"},
+        stream=True,
+    ) as response:
+        assert response.json()["errcode"] == 40007
+    assert attrs(instrumented.wecom_spans()[-1])["wecom.errcode"] == 40007
+
+
+def test_connection_error_message_with_token_is_scrubbed(telemetry: Telemetry) -> None:
+    """requests' ConnectionError embeds the URL with the token; the span must not."""
+    from opentelemetry.instrumentation.wecom import WeComInstrumentor
+
+    WeComInstrumentor().instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        hosts=["127.0.0.1:9"],
+    )
+    try:
+        with pytest.raises(requests.ConnectionError) as raised:
+            requests.post(
+                "http://127.0.0.1:9/cgi-bin/message/send?access_token=CANARYTOKEN42", json={}
+            )
+    finally:
+        WeComInstrumentor().uninstrument()
+    assert "CANARYTOKEN42" in str(raised.value)  # the app still sees the original exception
+    (span,) = telemetry.wecom_spans()
+    assert attrs(span)["error.type"] == "ConnectionError"
+    assert span.status.description is not None
+    assert "REDACTED" in span.status.description
+    assert "CANARYTOKEN42" not in telemetry.dump()
