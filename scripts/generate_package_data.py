@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--meanings", type=Path, default=SCRIPTS / "errcode_meanings.json")
     parser.add_argument("--out-dir", type=Path, default=DATA_DIR)
     parser.add_argument(
-        "--docs", type=Path, default=ROOT / "docs" / "errcodes.md",
+        "--docs", default=str(ROOT / "docs" / "errcodes.md"),
         help="markdown file whose reviewed-codes block is regenerated ('' to skip)",
     )  # fmt: skip
     args = parser.parse_args(argv)
@@ -343,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             review_json=args.review,
             meanings_json=args.meanings,
             out_dir=args.out_dir,
-            docs=args.docs if str(args.docs) else None,
+            docs=Path(args.docs) if args.docs else None,
         )
     except (OSError, DataError, KeyError, ValueError) as exc:
         print(f"generate_package_data: {exc}", file=sys.stderr)
