@@ -22,6 +22,7 @@ Run from anywhere: ``python scripts/generate_package_data.py [ERRCODES_JSON]``.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -135,6 +136,9 @@ def _source_retryable(retry: str) -> bool:
 
 
 def _clean(text: str) -> str:
+    # The crawled doc text has HTML entities, some escaped twice ("&amp;#124;" is "|").
+    while (unescaped := html.unescape(text)) != text:
+        text = unescaped
     text = " ".join(text.split())
     return "" if text in {"-", "—"} else text
 

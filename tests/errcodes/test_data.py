@@ -59,6 +59,11 @@ def test_every_record_is_complete_and_valid(records: list[dict[str, Any]]) -> No
             assert r["category"] in CATEGORIES, r["code"]
 
 
+def test_no_html_entities_left(records: list[dict[str, Any]]) -> None:
+    entity = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
+    assert [r["code"] for r in records for v in r.values() if entity.search(str(v))] == []
+
+
 def test_meanings_are_english(records: list[dict[str, Any]]) -> None:
     cjk = re.compile(r"[\u4e00-\u9fff]")
     assert [r["code"] for r in records if cjk.search(r["meaning"])] == []
