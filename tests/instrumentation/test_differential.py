@@ -1,0 +1,158 @@
+"""The app sees exactly the same thing with and without the instrumentation.
+
+A deterministic loopback server answers canned WeCom-like responses; the same
+calls are made bare and instrumented, and everything the app can observe
+(status, headers, bytes, parsed JSON, exceptions) is compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import httpx
+import pytest
+import requests
+
+from opentelemetry.instrumentation.wecom import WeComInstrumentor
+
+from .conftest import Telemetry
+
+BINARY = bytes(range(256)) * 2048
+RESPONSES: dict[str, tuple[int, str, bytes]] = {
+    "/cgi-bin/message/send": (
+        200,
+        "application/json; charset=UTF-8",
+        json.dumps({"errcode": 0, "errmsg": "ok", "invaliduser": "a|b", "msgid": "m"}).encode(),
+    ),
+    "/cgi-bin/user/get": (
+        200,
+        "application/json; charset=UTF-8",
+        b'{"errcode":42001,"errmsg":"access_token expired, hint: [1], from ip: 1.1.1.1"}',
+    ),
+    "/cgi-bin/media/get": (200, "image/jpeg", BINARY),
+    "/cgi-bin/user/list": (502, "text/html", b"<html><body>502 Bad Gateway</body></html>"),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        status, content_type, body = RESPONSES.get(
+            self.path.split("?")[0], (404, "text/plain", b"")
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def version_string(self) -> str:
+        return "canned"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return "Mon, 23 Nov 2026 00:00:00 GMT"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _seen(response: Any, content: bytes) -> tuple[Any, ...]:
+    headers = sorted((k.lower(), v) for k, v in response.headers.items())
+    return (response.status_code, headers, content, response.url.__str__())
+
+
+def _httpx_calls(base: str) -> list[Any]:
+    seen: list[Any] = []
+    with httpx.Client() as client:
+        for path in ("message/send", "user/get", "media/get", "user/list"):
+            response = client.post(
+                f"{base}/cgi-bin/{path}?access_token=T", json={"msgtype": "text"}
+            )
+            seen.append(_seen(response, response.content))
+            if "json" in response.headers["content-type"]:
+                seen.append(response.json())
+        with client.stream("GET", f"{base}/cgi-bin/media/get?access_token=T") as streamed:
+            seen.append(_seen(streamed, b"".join(streamed.iter_raw(1000))))
+
+    async def main() -> bytes:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"{base}/cgi-bin/user/get?access_token=T")
+            return response.content
+
+    seen.append(asyncio.run(main()))
+    return seen
+
+
+def _requests_calls(base: str) -> list[Any]:
+    seen: list[Any] = []
+    with requests.Session() as session:
+        for path in ("message/send", "user/get", "media/get", "user/list"):
+            response = session.post(
+                f"{base}/cgi-bin/{path}?access_token=T", json={"msgtype": "text"}
+            )
+            seen.append(
+                (
+                    response.status_code,
+                    sorted(response.headers.items()),
+                    response.content,
+                    response.url,
+                )
+            )
+            seen.append((response.encoding, response.text[:100]))
+        streamed = requests.get(f"{base}/cgi-bin/media/get?access_token=T", stream=True)
+        seen.append(b"".join(streamed.iter_content(777)))
+        streamed.close()
+        lines = requests.get(f"{base}/cgi-bin/message/send", stream=True)
+        seen.append(list(lines.iter_lines()))
+        lines.close()
+    return seen
+
+
+def _failures(base: str) -> list[Any]:
+    seen: list[Any] = []
+    refused = "http://127.0.0.1:9/cgi-bin/gettoken?corpsecret=S"
+    for call in (lambda: httpx.get(refused), lambda: requests.get(refused)):
+        try:
+            call()
+        except Exception as exception:  # noqa: BLE001 - comparing whatever is raised
+            seen.append((type(exception), str(exception)))
+    return seen
+
+
+@pytest.mark.parametrize("calls", [_httpx_calls, _requests_calls, _failures])
+def test_same_results_with_and_without_instrumentation(
+    server: str, telemetry: Telemetry, calls: Callable[[str], list[Any]]
+) -> None:
+    base = f"http://{server}"
+    bare = calls(base)
+    WeComInstrumentor().instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        hosts=[server, "127.0.0.1:9"],
+    )
+    try:
+        instrumented = calls(base)
+    finally:
+        WeComInstrumentor().uninstrument()
+    assert instrumented == bare
+    assert telemetry.wecom_spans(), "the instrumented run must actually have been instrumented"
