@@ -105,7 +105,7 @@ class MockWeComServer:
         self._epoch = time.monotonic()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="wecom-mock",
             daemon=True,
         )
@@ -271,13 +271,13 @@ class MockWeComServer:
     # --- request pipeline (called from handler threads) --------------------------------------
 
     def _serve(self, handler: _Handler, request: ApiRequest, path: str) -> None:
+        """Answer one API call; it is logged before the answer goes out, so a client that got
+        its response always finds the call in :meth:`calls`."""
         started = time.perf_counter()
         api = request.api
         if not api or not self._apis.knows(api):
+            self._record(request, path, None, Reply(404), None, started)
             handler.send(Reply(404))
-            self._record(
-                request, path=path, api=None, reply=Reply(404), fault=None, started=started
-            )
             return
         decision = self._faults.decide(api, self.elapsed())
         outcome = decision.outcome
@@ -285,23 +285,17 @@ class MockWeComServer:
             if decision.latency > 0:
                 self._stopping.wait(decision.latency)
             if outcome is not None and outcome.reset:
+                self._record(request, path, api, None, decision.label, started)
                 handler.reset_connection()
-                self._record(
-                    request, path=path, api=api, reply=None, fault=decision.label, started=started
-                )
                 return
             if outcome is not None and outcome.hang is not None:
+                self._record(request, path, api, None, decision.label, started)
                 self._stopping.wait(min(outcome.hang, self._max_hang))
                 handler.close_connection = True
-                self._record(
-                    request, path=path, api=api, reply=None, fault=decision.label, started=started
-                )
                 return
             reply = self._reply(request, outcome, limit_errcode)
+            self._record(request, path, api, reply, decision.label, started)
             handler.send(reply)
-        self._record(
-            request, path=path, api=api, reply=reply, fault=decision.label, started=started
-        )
 
     def _reply(
         self, request: ApiRequest, outcome: Outcome | None, limit_errcode: int | None
@@ -318,10 +312,9 @@ class MockWeComServer:
             return self._apis.error(request.api, limit_errcode, request.client_ip)
         return self._apis.handle(request, outcome)
 
-    def _record(
+    def _record(  # noqa: PLR0917 - private, called from one place
         self,
         request: ApiRequest,
-        *,
         path: str,
         api: str | None,
         reply: Reply | None,
@@ -372,6 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes; without this, Nagle + delayed ACK add
+        # ~40 ms to every keep-alive request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
