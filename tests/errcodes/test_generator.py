@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -229,3 +230,14 @@ def test_docs_counts_match_the_data(records: list[dict[str, Any]], generator: Mo
     changed = sum(1 for e in review.values() if e["reason"].startswith("was "))
     assert f"Hand review ({len(review)} codes)" in text
     assert f"**{changed} of them change the shared" in text
+
+
+def test_docs_list_exactly_the_retryable_codes(records: list[dict[str, Any]]) -> None:
+    text = (ROOT / "docs" / "errcodes.md").read_text("utf-8")
+    section = text.split("## Retryability", 1)[1].split("\n## ", 1)[0]
+    listed: set[int] = set()
+    for line in section.splitlines():
+        if line.startswith(("| `system`", "| `rate_limit`", "| `auth`")):
+            first_cell = line.split("|")[1]
+            listed |= {int(n) for n in re.findall(r"-?\d+", first_cell.split(":", 1)[1])}
+    assert listed == {r["code"] for r in records if r["retryable"]}
