@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
 
 from opentelemetry.instrumentation.wecom.errcodes import OK_CATEGORY, ErrcodeInfo, explain
 
@@ -67,8 +66,8 @@ def render_card(info: ErrcodeInfo, raw: str) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out if out is not None else sys.stdout
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
     unknown: list[str] = []
     cards: list[str] = []
     for raw in args.codes:
