@@ -1,0 +1,66 @@
+# Common chores. `make test` is the command CI runs (.ci/run) and README.md gives.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PKG := src/opentelemetry/instrumentation/wecom
+
+.PHONY: help venv demo test lint format typecheck unit e2e provision bench stack-up stack-down clean
+
+help:
+	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
+	@echo "make test       everything CI runs: provision, lint, typecheck, all tests"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make format     ruff format + ruff check --fix"
+	@echo "make typecheck  mypy (strict) on the package"
+	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
+	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
+	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
+	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
+
+$(BIN)/wecom-otel: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/wecom-otel
+
+demo: venv
+	$(BIN)/wecom-otel demo
+
+provision: venv
+	$(BIN)/wecom-otel stack build
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -m "not e2e"
+
+e2e: provision
+	$(BIN)/pytest -m e2e
+
+test: provision lint typecheck
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+stack-up: provision
+	$(BIN)/wecom-otel stack up
+
+stack-down: venv
+	$(BIN)/wecom-otel stack down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
