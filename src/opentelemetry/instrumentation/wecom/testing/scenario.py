@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -21,15 +21,45 @@ class ScenarioError(ValueError):
     """A scenario file or mapping is malformed; the message says where and why."""
 
 
+_LATENCY_KEYS = ("fixed", "uniform", "normal", "min", "max")
+_OUTCOME_KEYS = (
+    "errcode",
+    "errmsg",
+    "http_status",
+    "body",
+    "content_type",
+    "reset",
+    "hang",
+    "latency",
+)
+_FAULT_KEYS = (
+    *_OUTCOME_KEYS,
+    "api",
+    "sequence",
+    "repeat",
+    "probability",
+    "calls",
+    "after",
+    "until",
+    "times",
+    "name",
+)
+_RATE_LIMIT_KEYS = ("api", "per_minute", "window", "block", "max_concurrent")
+_TOKEN_KEYS = ("expires_in", "lifetime", "expire_at", "expired_errcode")
+_SCENARIO_KEYS = ("faults", "rate_limits", "tokens", "seed", "name", "description")
+
+
 class _Fields:
     """Reads typed values out of one mapping and rejects keys nobody asked for."""
 
-    def __init__(self, data: object, where: str) -> None:
+    def __init__(self, data: object, where: str, keys: Iterable[str]) -> None:
         if not isinstance(data, Mapping):
             raise ScenarioError(f"{where}: expected a mapping, got {_kind(data)}")
+        unknown = sorted(str(k) for k in data if k not in set(keys))
+        if unknown:
+            raise ScenarioError(f"{where or 'scenario'}: unknown key(s) {', '.join(unknown)}")
         self._data: Mapping[str, Any] = data
         self._where = where
-        self._seen: set[str] = set()
 
     @property
     def where(self) -> str:
@@ -39,7 +69,6 @@ class _Fields:
         return f"{self._where}.{key}" if self._where else key
 
     def get(self, key: str) -> Any:
-        self._seen.add(key)
         return self._data.get(key)
 
     def has(self, key: str) -> bool:
@@ -85,11 +114,6 @@ class _Fields:
             raise ScenarioError(f"{self.at(key)}: expected a list, got {_kind(value)}")
         return list(value)
 
-    def finish(self) -> None:
-        unknown = sorted(str(k) for k in self._data if k not in self._seen)
-        if unknown:
-            raise ScenarioError(f"{self._where or 'scenario'}: unknown key(s) {', '.join(unknown)}")
-
 
 def _kind(value: object) -> str:
     return f"{type(value).__name__} {value!r}" if not isinstance(value, Mapping) else "a mapping"
@@ -130,7 +154,7 @@ class Latency:
     def parse(cls, value: object, where: str) -> Latency:
         if not isinstance(value, Mapping):
             return cls("fixed", _number(value, where, 0.0))
-        fields = _Fields(value, where)
+        fields = _Fields(value, where, _LATENCY_KEYS)
         minimum = fields.number("min", minimum=0.0) or 0.0
         maximum = fields.number("max", minimum=0.0)
         kinds = [k for k in ("fixed", "uniform", "normal") if fields.has(k)]
@@ -150,7 +174,6 @@ class Latency:
             if kind == "uniform" and b < a:
                 raise ScenarioError(f"{fields.at(kind)}: high must be >= low")
             latency = cls(kind, a, b, minimum, maximum)
-        fields.finish()
         return latency
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,10 +232,8 @@ class Outcome:
             return cls()
         if isinstance(value, int) and not isinstance(value, bool):
             return cls() if value == 0 else cls(errcode=value)
-        fields = _Fields(value, where)
-        outcome = cls._from_fields(fields)
-        fields.finish()
-        return outcome
+        fields = _Fields(value, where, _OUTCOME_KEYS)
+        return cls._from_fields(fields)
 
     @classmethod
     def _from_fields(cls, fields: _Fields) -> Outcome:
@@ -287,7 +308,7 @@ class Fault:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "fault") -> Fault:
-        fields = _Fields(data, where)
+        fields = _Fields(data, where, _FAULT_KEYS)
         api = fields.string("api") or "*"
         probability = fields.number("probability", minimum=0.0)
         if probability is not None and probability > 1:
@@ -311,7 +332,7 @@ class Fault:
         until = fields.number("until", minimum=0.0)
         if after is not None and until is not None and until <= after:
             raise ScenarioError(f"{where}: until must be greater than after")
-        fault = cls(
+        return cls(
             api=api,
             outcome=outcome,
             sequence=sequence,
@@ -323,8 +344,6 @@ class Fault:
             times=fields.integer("times", minimum=1),
             name=fields.string("name") or "",
         )
-        fields.finish()
-        return fault
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"api": self.api}
@@ -364,7 +383,7 @@ class RateLimit:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "rate_limit") -> RateLimit:
-        fields = _Fields(data, where)
+        fields = _Fields(data, where, _RATE_LIMIT_KEYS)
         limit = cls(
             api=fields.string("api") or "*",
             per_minute=fields.integer("per_minute", minimum=0),
@@ -374,7 +393,6 @@ class RateLimit:
         )
         if limit.per_minute is None and limit.max_concurrent is None:
             raise ScenarioError(f"{where}: give per_minute and/or max_concurrent")
-        fields.finish()
         return limit
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,7 +425,7 @@ class TokenPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "tokens") -> TokenPolicy:
-        fields = _Fields(data, where)
+        fields = _Fields(data, where, _TOKEN_KEYS)
         policy = cls(
             expires_in=fields.integer("expires_in", minimum=1),
             lifetime=fields.number("lifetime", minimum=0.0),
@@ -419,7 +437,6 @@ class TokenPolicy:
         )
         if policy.expired_errcode not in (42001, 40014):
             raise ScenarioError(f"{fields.at('expired_errcode')}: must be 42001 or 40014")
-        fields.finish()
         return policy
 
     def to_dict(self) -> dict[str, Any]:
@@ -446,9 +463,9 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
-        fields = _Fields(data, "")
+        fields = _Fields(data, "", _SCENARIO_KEYS)
         tokens = fields.get("tokens")
-        scenario = cls(
+        return cls(
             faults=tuple(
                 Fault.from_dict(f, f"faults[{i}]") for i, f in enumerate(fields.items("faults"))
             ),
@@ -461,27 +478,25 @@ class Scenario:
             name=fields.string("name") or "",
             description=fields.string("description") or "",
         )
-        fields.finish()
-        return scenario
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> Scenario:
         """Read a ``.json``, ``.yaml`` or ``.yml`` scenario file (YAML needs PyYAML)."""
         path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".json", ".yaml", ".yml"):
+            raise ScenarioError(f"{path}: unknown scenario file type (use .json, .yaml or .yml)")
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read scenario file: {exc.strerror}") from exc
-        suffix = path.suffix.lower()
         if suffix == ".json":
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ScenarioError(f"{path}: invalid JSON: {exc}") from exc
-        elif suffix in (".yaml", ".yml"):
-            data = _load_yaml(text, path)
         else:
-            raise ScenarioError(f"{path}: unknown scenario file type (use .json, .yaml or .yml)")
+            data = _load_yaml(text, path)
         if data is None:
             data = {}
         try:
