@@ -1,0 +1,111 @@
+"""The instrumentation configurations under comparison, and switching between them in-process.
+
+Every instrumentor patches at class level, so one client per workload serves
+every configuration; switching is ``instrument()`` / ``uninstrument()``. The
+stock instrumentation is installed first and removed last: with requests, the
+stock ``RequestsInstrumentor`` replaces ``Session.send`` by assignment, and its
+``uninstrument()`` would otherwise restore the wrong function from under the
+``wrapt`` wrapper of ``WeComInstrumentor``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Final, Optional
+
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
+from opentelemetry.sdk.metrics import MeterProvider
+
+from benchmarks.sdk import Sdk
+from opentelemetry.instrumentation.wecom import WeComInstrumentor
+
+WECOM_SCOPE: Final = "opentelemetry.instrumentation.wecom"
+STOCK_SCOPES: Final = {
+    "httpx": "opentelemetry.instrumentation.httpx",
+    "requests": "opentelemetry.instrumentation.requests",
+}
+
+
+@dataclass(frozen=True)
+class Configuration:
+    key: str
+    label: str
+    stock: bool = False
+    wecom: bool = False
+    keep_http_spans: bool = False
+
+    def spans_per_call(self, library: str) -> Counter[str]:
+        """The spans one call must produce, by instrumentation scope."""
+        expected: Counter[str] = Counter()
+        if self.wecom:
+            expected[WECOM_SCOPE] = 1
+        if self.stock and (self.keep_http_spans or not self.wecom):
+            expected[STOCK_SCOPES[library]] = 1
+        return expected
+
+
+BARE: Final = Configuration("a", "bare")
+STOCK: Final = Configuration("b", "stock HTTP instrumentation", stock=True)
+WECOM: Final = Configuration("c", "WeComInstrumentor (default)", wecom=True)
+WECOM_WITH_HTTP: Final = Configuration(
+    "d", "WeComInstrumentor + stock, HTTP spans kept", stock=True, wecom=True, keep_http_spans=True
+)
+ALL: Final = (BARE, STOCK, WECOM, WECOM_WITH_HTTP)
+
+
+def label(config: Configuration, library: str) -> str:
+    """``(b) httpx + HTTPXClientInstrumentor`` and the like, for reports."""
+    stock = {"httpx": "HTTPXClientInstrumentor", "requests": "RequestsInstrumentor"}[library]
+    parts = [library]
+    if config.stock:
+        parts.append(stock)
+    if config.wecom:
+        parts.append(
+            "WeComInstrumentor(keep_http_spans=True)" if config.keep_http_spans else "WeCom"
+        )
+    return f"({config.key}) " + " + ".join(parts)
+
+
+class Switch:
+    """Installs one configuration at a time on the shared SDK."""
+
+    def __init__(self, sdk: Sdk, port: int) -> None:
+        self._sdk = sdk
+        self._hosts = [f"127.0.0.1:{port}"]
+        self._installed: list[BaseInstrumentor] = []
+
+    def enable(
+        self,
+        config: Configuration,
+        library: str,
+        *,
+        meter_provider: Optional[MeterProvider] = None,
+        max_apis: Optional[int] = None,
+    ) -> None:
+        self.disable()
+        providers: dict[str, Any] = {
+            "tracer_provider": self._sdk.tracer_provider,
+            "meter_provider": meter_provider or self._sdk.meter_provider,
+        }
+        if config.stock:
+            stock = HTTPXClientInstrumentor() if library == "httpx" else RequestsInstrumentor()
+            stock.instrument(**providers)
+            self._installed.append(stock)
+        if config.wecom:
+            options: dict[str, Any] = {"hosts": self._hosts}
+            if config.keep_http_spans:
+                options["keep_http_spans"] = True
+            if max_apis is not None:
+                options["max_apis"] = max_apis
+            wecom = WeComInstrumentor()
+            wecom.instrument(**providers, **options)
+            self._installed.append(wecom)
+
+    def disable(self) -> None:
+        while self._installed:
+            self._installed.pop().uninstrument()

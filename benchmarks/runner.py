@@ -1,0 +1,187 @@
+"""The whole benchmark: server up, every section in turn, server down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from benchmarks import machine
+from benchmarks.configurations import ALL, BARE, WECOM, Configuration, Switch
+from benchmarks.measure import Samples, interleaved
+from benchmarks.memory import Checkpoint, SeriesCount, junk_path_series, memory_checkpoints
+from benchmarks.profiling import Profile, compare
+from benchmarks.sdk import Sdk
+from benchmarks.server import MEDIA_SIZE, ServerProcess
+from benchmarks.workloads import TOKEN as _TOKEN
+from benchmarks.workloads import (
+    AsyncHttpxWorkload,
+    HttpxWorkload,
+    RequestsWorkload,
+    Workload,
+    message_send_target,
+)
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to run. ``quick()`` is a smoke run: it proves, it does not measure."""
+
+    quick: bool = False
+    rounds: int = 20
+    calls: int = 400
+    warmup: int = 20
+    async_rounds: int = 10
+    in_flight: int = 1000
+    body_rounds: int = 15
+    large_body_calls: int = 8
+    memory_checkpoints: tuple[int, ...] = (10_000, 25_000, 50_000, 75_000, 100_000)
+    junk_paths: int = 10_000
+    max_apis: int = 100
+    profile_calls: int = 5_000
+
+    @classmethod
+    def smoke(cls) -> Plan:
+        return cls(
+            quick=True,
+            rounds=2,
+            calls=20,
+            warmup=3,
+            async_rounds=2,
+            in_flight=50,
+            body_rounds=2,
+            large_body_calls=2,
+            memory_checkpoints=(500, 2_000),
+            junk_paths=300,
+            profile_calls=200,
+        )
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """One interleaved comparison: a workload under several configurations."""
+
+    title: str
+    library: str
+    calls: int
+    rounds: int
+    samples: dict[str, Samples]
+
+
+@dataclass
+class Results:
+    plan: Plan
+    machine: dict[str, str]
+    matrices: list[Matrix] = field(default_factory=list)
+    in_flight: Optional[Matrix] = None
+    bodies: list[Matrix] = field(default_factory=list)
+    memory: list[Checkpoint] = field(default_factory=list)
+    series: Optional[SeriesCount] = None
+    profiles: Optional[tuple[Profile, Profile]] = None
+    seconds: float = 0.0
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Bench:
+    """What every section shares: the server port, the SDK, the configuration switch."""
+
+    port: int
+    sdk: Sdk
+    switch: Switch
+    warmup: int
+
+    def matrix(
+        self, workload: Workload, configs: tuple[Configuration, ...], *, rounds: int, calls: int
+    ) -> Matrix:
+        with _closing(workload):
+            samples = interleaved(
+                workload,
+                configs,
+                self.switch,
+                self.sdk,
+                rounds=rounds,
+                calls=calls,
+                warmup=min(self.warmup, calls),
+            )
+        return Matrix(workload.name, workload.library, calls, rounds, samples)
+
+    def message_send(self, name: str) -> HttpxWorkload:
+        return HttpxWorkload(name, self.port, message_send_target(), post=True, parse=True)
+
+
+def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
+    started = time.perf_counter()
+    results = Results(plan, machine.describe())
+    sdk = Sdk()
+    try:
+        with ServerProcess() as server:
+            bench = _Bench(server.port, sdk, Switch(sdk, server.port), plan.warmup)
+            _measure(bench, plan, results, progress)
+    finally:
+        sdk.shutdown()
+    results.seconds = time.perf_counter() - started
+    return results
+
+
+def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) -> None:
+    progress("httpx and requests, configurations (a)-(d)")
+    for workload in (bench.message_send("httpx"), RequestsWorkload("requests", bench.port)):
+        results.matrices.append(bench.matrix(workload, ALL, rounds=plan.rounds, calls=plan.calls))
+    progress(f"async httpx, {plan.in_flight} calls in flight")
+    results.in_flight = bench.matrix(
+        AsyncHttpxWorkload(f"async httpx x{plan.in_flight}", bench.port, plan.in_flight),
+        (BARE, WECOM),
+        rounds=plan.async_rounds,
+        calls=plan.in_flight,
+    )
+    progress("response bodies: 100 B, 1 MB, 10 MB JSON, 10 MB media, errcode")
+    for workload, calls in _body_workloads(bench.port, plan):
+        results.bodies.append(
+            bench.matrix(workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
+        )
+    progress(f"memory over {plan.memory_checkpoints[-1]:,} calls")
+    with _closing(bench.message_send("memory")) as workload:
+        results.memory = memory_checkpoints(
+            workload, bench.switch, bench.sdk, plan.memory_checkpoints
+        )
+    progress(f"metric series after {plan.junk_paths:,} junk paths")
+    results.series = junk_path_series(bench.port, bench.switch, plan.junk_paths, plan.max_apis)
+    progress("cProfile of (a) and (c)")
+    with _closing(bench.message_send("profile")) as workload:
+        results.profiles = compare(workload, bench.switch, bench.sdk, plan.profile_calls)
+
+
+def _body_workloads(port: int, plan: Plan) -> list[tuple[Workload, int]]:
+    """GETs of user/list bodies of each size, the media download, and an errcode body."""
+    user_list = f"/cgi-bin/user/list?access_token={_TOKEN}&department_id=1"
+    large = plan.large_body_calls
+    bodies = [
+        ("JSON 100 B", f"{user_list}&size=100", plan.calls),
+        ("JSON 1 MB", f"{user_list}&size={MIB}", max(large * 4, 2)),
+        ("JSON 10 MB", f"{user_list}&size={10 * MIB}", large),
+        (
+            f"media {MEDIA_SIZE // MIB} MB binary",
+            f"/cgi-bin/media/get?access_token={_TOKEN}&media_id=M1",
+            large,
+        ),
+        ("JSON errcode 60011", f"{user_list}&errcode=60011", plan.calls),
+    ]
+    return [
+        (HttpxWorkload(name, port, target, post=False, parse=False), calls)
+        for name, target, calls in bodies
+    ]
+
+
+@contextmanager
+def _closing(workload: Workload) -> Iterator[Workload]:
+    try:
+        yield workload
+    finally:
+        workload.close()

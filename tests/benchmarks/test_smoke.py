@@ -1,0 +1,75 @@
+"""The benchmark harness in ``--quick`` mode: it runs end to end and measures something real.
+
+No timing assertions (a few calls measure nothing); the checks are that every
+configuration ran and produced exactly the spans it should, so the harness
+cannot rot into timing code that no longer instruments anything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Spans per call of each configuration: (a) bare, (b) stock, (c) WeCom, (d) both, HTTP kept.
+EXPECTED_SPANS = {"a": 0, "b": 1, "c": 1, "d": 2}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "quick.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "QUICK RUN" in completed.stdout
+    data: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    return data
+
+
+def _spans(matrix: dict[str, Any]) -> dict[str, float]:
+    return {key: samples["spans_per_call"] for key, samples in matrix["samples"].items()}
+
+
+def test_every_configuration_of_both_clients_produces_its_spans(results: dict[str, Any]) -> None:
+    assert [matrix["library"] for matrix in results["matrices"]] == ["httpx", "requests"]
+    for matrix in results["matrices"]:
+        assert _spans(matrix) == EXPECTED_SPANS
+        for samples in matrix["samples"].values():
+            assert len(samples["cpu_us"]) == matrix["rounds"]
+            assert all(value > 0 for value in samples["cpu_us"])
+
+
+def test_async_and_body_sizes_compare_bare_with_wecom(results: dict[str, Any]) -> None:
+    titles = [matrix["title"] for matrix in results["bodies"]]
+    assert titles == [
+        "JSON 100 B",
+        "JSON 1 MB",
+        "JSON 10 MB",
+        "media 10 MB binary",
+        "JSON errcode 60011",
+    ]
+    for matrix in [results["in_flight"], *results["bodies"]]:
+        assert _spans(matrix) == {"a": 0, "c": 1}
+
+
+def test_memory_series_and_profile_sections_are_reported(results: dict[str, Any]) -> None:
+    assert len(results["memory"]) >= 2
+    series = results["series"]
+    assert series["calls_recorded"] == series["paths"]
+    assert series["series"] <= series["max_apis"] + 1
+    bare, wecom = results["profiles"]
+    assert "wecom instrumentation" in wecom["areas_us"]
+    assert "wecom instrumentation" not in bare["areas_us"]
+    assert any("PASS" in line or "OVER" in line or "n/a" in line for line in results["budgets"])
