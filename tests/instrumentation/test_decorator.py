@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry import metrics, trace
 from opentelemetry.trace import StatusCode
 
-from opentelemetry.instrumentation.wecom import wecom_api
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.wecom import _telemetry as telemetry_module
+from opentelemetry.instrumentation.wecom import wecom_api
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 from .conftest import Telemetry, attrs
@@ -33,7 +33,7 @@ def standalone(telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", telemetry.tracer_provider)
     monkeypatch.setattr(metrics._internal, "_METER_PROVIDER", telemetry.meter_provider)
     monkeypatch.setattr(telemetry_module, "_default", None)
-    yield telemetry
+    return telemetry
 
 
 def test_dict_result(standalone: Telemetry) -> None:

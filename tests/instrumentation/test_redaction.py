@@ -65,8 +65,8 @@ def test_secret_values_returns_raw_and_decoded_values() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Max retries exceeded with url: /cgi-bin/message/send?access_token=TOPSECRET123 (Caused by ...)",
-        "HTTPStatusError for url 'https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww&corpsecret=TOPSECRET123'",
+        "Max retries exceeded with url: /cgi-bin/message/send?access_token=TOPSECRET123 (...)",
+        "HTTPStatusError for url 'https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpsecret=TOPSECRET123'",
         '{"corpsecret": "TOPSECRET123"}',
         "provider_secret: TOPSECRET123",
     ],

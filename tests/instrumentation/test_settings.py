@@ -34,7 +34,8 @@ def test_flags_and_numbers_from_env() -> None:
         "OTEL_PYTHON_WECOM_REDACT_PARAMS": "sign,nonce",
     }
     settings = resolve_settings({}, env)
-    assert settings.keep_http_spans and settings.call_log
+    assert settings.keep_http_spans
+    assert settings.call_log
     assert settings.max_apis == 7
     assert settings.extra_redact_params == frozenset({"sign", "nonce"})
 

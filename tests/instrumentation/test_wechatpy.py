@@ -128,4 +128,5 @@ def test_media_download_through_module_level_requests_get(
     assert span.name == "wecom media/get"
     assert a["wecom.media.content_type"] == "image/jpeg"
     assert a["wecom.media.size"] == len(data)
-    assert "media_id=" in a["url.full"] and "access_token=REDACTED" in a["url.full"]
+    assert "media_id=" in a["url.full"]
+    assert "access_token=REDACTED" in a["url.full"]

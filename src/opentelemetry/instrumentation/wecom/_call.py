@@ -97,6 +97,7 @@ class WeComCall:
         api: str,
         span: Span,
         start_ns: int,
+        *,
         target: Optional[RequestTarget],
         extension: Optional[Extension],
     ) -> None:
@@ -135,7 +136,7 @@ class WeComCall:
             f"wecom {api}", kind=SpanKind.CLIENT, attributes=attributes, start_time=start_ns
         )
         extension = extension_for(api)
-        call = cls(telemetry, api, span, start_ns, target, extension)
+        call = cls(telemetry, api, span, start_ns, target=target, extension=extension)
         if opens_scope:
             call._scope = _Scope()
         if span.is_recording():

@@ -67,7 +67,7 @@ def redacted_url(target: RequestTarget, extra_params: frozenset[str] = frozenset
         return url
     pairs = []
     for pair in target.query.split("&"):
-        name, sep, _ = pair.partition("=")
+        name = pair.partition("=")[0]
         if _is_secret(unquote(name), extra_params):
             pairs.append(f"{name}={REDACTED}")
         else:

@@ -3,38 +3,25 @@
 Modelled on the botocore instrumentation's ``extensions/``: the core calls
 ``before_call`` once the span is recording and ``on_response`` when the call
 ends with a response; an extension only adds attributes and metric points.
-Extensions are built lazily on first use of their API.
+Extensions hold no per-call state, so one instance serves every call.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Callable, Final, Optional
+from typing import Final, Optional
 
 from opentelemetry.instrumentation.wecom.extensions._base import Extension
+from opentelemetry.instrumentation.wecom.extensions.media import MediaDownloadExtension
+from opentelemetry.instrumentation.wecom.extensions.message import MessageSendExtension
+from opentelemetry.instrumentation.wecom.extensions.token import TokenExtension
 
 __all__ = ["Extension", "extension_for"]
 
+_message_send: Final = MessageSendExtension()
+_token: Final = TokenExtension()
+_media_download: Final = MediaDownloadExtension()
 
-def _message_send() -> Extension:
-    from opentelemetry.instrumentation.wecom.extensions.message import MessageSendExtension
-
-    return MessageSendExtension()
-
-
-def _token() -> Extension:
-    from opentelemetry.instrumentation.wecom.extensions.token import TokenExtension
-
-    return TokenExtension()
-
-
-def _media_download() -> Extension:
-    from opentelemetry.instrumentation.wecom.extensions.media import MediaDownloadExtension
-
-    return MediaDownloadExtension()
-
-
-_FACTORIES: Final[dict[str, Callable[[], Extension]]] = {
+_EXTENSIONS: Final[dict[str, Extension]] = {
     "message/send": _message_send,
     "appchat/send": _message_send,
     "linkedcorp/message/send": _message_send,
@@ -47,17 +34,7 @@ _FACTORIES: Final[dict[str, Callable[[], Extension]]] = {
     "media/get/jssdk": _media_download,
 }
 
-_built: dict[str, Extension] = {}
-_lock = threading.Lock()
-
 
 def extension_for(api: str) -> Optional[Extension]:
     """The extension for ``api``, or ``None`` for the many APIs that need none."""
-    extension = _built.get(api)
-    if extension is not None:
-        return extension
-    factory = _FACTORIES.get(api)
-    if factory is None:
-        return None
-    with _lock:
-        return _built.setdefault(api, factory())
+    return _EXTENSIONS.get(api)

@@ -40,7 +40,7 @@ def wrap_request(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> requests.Response:
-    if not _should_silence_http_spans(args, kwargs):
+    if not _stock_instrumentation_active(instance) or not _should_silence_http_spans(args, kwargs):
         return wrapped(*args, **kwargs)
     with suppress_http_instrumentation():
         return wrapped(*args, **kwargs)
@@ -63,6 +63,17 @@ def wrap_send(
             raise
     _observe(call, response, streamed=bool(kwargs.get("stream", False)))
     return response
+
+
+def _stock_instrumentation_active(session: requests.Session) -> bool:
+    """Whether opentelemetry-instrumentation-requests has patched ``Session.send``.
+
+    Its marker is visible through our wrapt wrapper too, whichever was installed last;
+    checking it first spares the URL parse below on every call when it is not installed.
+    """
+    return bool(
+        getattr(type(session).send, "opentelemetry_instrumentation_requests_applied", False)
+    )
 
 
 @contained
