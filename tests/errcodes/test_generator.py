@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from .conftest import ROOT, SHARED_DATA
+from .conftest import ROOT
 
 SOURCE = [
     {"code": 42001, "zh": "access_token已过期", "zh_hint": "需要重新获取", "category": "auth/token",
@@ -201,23 +200,6 @@ def test_committed_data_matches_the_committed_review(
     for code, meaning in meanings.items():
         if "meaning" not in review.get(code, {}):
             assert by_code[code]["meaning"] == meaning, code
-
-
-def test_committed_files_are_what_the_generator_produces(
-    generator: ModuleType, tmp_path: Path
-) -> None:
-    """With ../shared beside the checkout: regenerate and compare byte for byte."""
-    shared = SHARED_DATA / "wecom-errcodes.json"
-    if not shared.exists():
-        pytest.skip("../shared/data is not beside this checkout")
-    docs = tmp_path / "errcodes.md"
-    shutil.copyfile(ROOT / "docs" / "errcodes.md", docs)
-    status = generator.main([str(shared), "--out-dir", str(tmp_path), "--docs", str(docs)])
-    assert status == 0
-    data_dir = ROOT / "src" / "opentelemetry" / "instrumentation" / "wecom" / "_data"
-    for name in ("errcodes.json", "api_paths.txt"):
-        assert (tmp_path / name).read_bytes() == (data_dir / name).read_bytes(), name
-    assert docs.read_bytes() == (ROOT / "docs" / "errcodes.md").read_bytes()
 
 
 def test_docs_counts_match_the_data(records: list[dict[str, Any]], generator: ModuleType) -> None:

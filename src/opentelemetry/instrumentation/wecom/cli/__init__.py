@@ -19,7 +19,7 @@ _SUBCOMMANDS: tuple[str, ...] = ("explain", "mock")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wecom-otel",
-        description="OpenTelemetry for WeCom (企业微信) API calls: errcodes, mock server, demo, stack.",
+        description="OpenTelemetry for WeCom (企业微信) API calls: errcodes, mock, demo, stack.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
