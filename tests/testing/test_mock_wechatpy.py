@@ -7,25 +7,13 @@ from typing import Any
 
 import pytest
 
-from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 
-enterprise = pytest.importorskip("wechatpy.enterprise")
 exceptions = pytest.importorskip("wechatpy.exceptions")
 
 
 def make_client(mock: MockWeComServer) -> Any:
-    """wechatpy hard-codes the gettoken URL, so point both it and API_BASE_URL at the mock."""
-
-    class MockedClient(enterprise.WeChatClient):  # type: ignore[misc, name-defined]
-        API_BASE_URL = mock.api_base_url
-
-        def fetch_access_token(self) -> Any:
-            return self._fetch_access_token(
-                url=mock.api_base_url + "gettoken",
-                params={"corpid": self.corp_id, "corpsecret": self.secret},
-            )
-
-    return MockedClient(mock.corp_id, mock.corp_secret, timeout=5)
+    return wechatpy_client(mock, timeout=5)
 
 
 def test_send_text_with_partial_failure(wecom_mock: MockWeComServer) -> None:
@@ -91,3 +79,19 @@ def test_media_upload_and_user_list(wecom_mock: MockWeComServer) -> None:
     assert uploaded["errcode"] == 0
     assert uploaded["media_id"]
     assert len(client.user.list(1)) == 200
+
+
+def test_media_download_goes_to_the_mock(wecom_mock: MockWeComServer) -> None:
+    client = make_client(wecom_mock)
+    media_id = wecom_mock.add_media(b"\x89PNG fake image", "logo.png", "image/png")
+    response = client.media.download(media_id)
+    assert response.status_code == 200
+    assert response.content == b"\x89PNG fake image"
+    assert wecom_mock.calls("media/get")[0].query["access_token"] == "REDACTED"
+
+
+def test_explicit_credentials_override_the_defaults(wecom_mock: MockWeComServer) -> None:
+    client = wechatpy_client(wecom_mock, secret="wrong")
+    with pytest.raises(exceptions.WeChatClientException) as caught:
+        client.fetch_access_token()
+    assert caught.value.errcode == 40001

@@ -16,6 +16,7 @@ from .calls import REDACTED, CallRecord
 from .crypto import WeComCrypto, WeComCryptoError
 from .directory import Directory
 from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
+from .sdk import wechatpy_client
 from .server import MockWeComServer
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "Verification",
     "WeComCrypto",
     "WeComCryptoError",
+    "wechatpy_client",
 ]
