@@ -1,0 +1,94 @@
+"""The stack's TCP ports: defaults, overrides, and checks that they are free."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+
+HOST = "127.0.0.1"
+
+
+class PortInUseError(RuntimeError):
+    """A port the stack needs is taken by another process."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StackPorts:
+    """Every port the three processes listen on, all on 127.0.0.1.
+
+    The Jaeger ports are moved off the collector's defaults (4317/4318/13133/8888)
+    so both run on one host; the names are those ``--port NAME=PORT`` accepts.
+    """
+
+    otlp_grpc: int = 4317
+    otlp_http: int = 4318
+    collector_health: int = 13133
+    collector_prometheus: int = 8889
+    collector_metrics: int = 8888
+    jaeger_otlp_grpc: int = 14317
+    jaeger_otlp_http: int = 14318
+    jaeger_ui: int = 16686
+    jaeger_grpc: int = 16685
+    jaeger_health: int = 14133
+    jaeger_metrics: int = 14269
+    prometheus: int = 9090
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+    def with_overrides(self, overrides: Mapping[str, int]) -> StackPorts:
+        unknown = sorted(set(overrides) - set(self.names()))
+        if unknown:
+            raise ValueError(f"unknown port name(s) {unknown}; known: {', '.join(self.names())}")
+        return dataclasses.replace(self, **dict(overrides))
+
+    @classmethod
+    def ephemeral(cls) -> StackPorts:
+        """Ports the kernel reports free right now (for tests that run beside a real stack)."""
+        sockets = []
+        try:
+            for _ in cls.names():
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind((HOST, 0))
+                sockets.append(sock)
+            return cls(*(sock.getsockname()[1] for sock in sockets))
+        finally:
+            for sock in sockets:
+                sock.close()
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, int]:
+    """``["jaeger_ui=26686", ...]`` from ``--port`` options into a mapping."""
+    overrides: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise ValueError(f"--port expects NAME=PORT, got {item!r}")
+        overrides[name.strip()] = int(value)
+    return overrides
+
+
+def is_free(port: int, host: str = HOST) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def require_free(ports: Mapping[str, int]) -> None:
+    busy = {name: port for name, port in ports.items() if not is_free(port)}
+    if busy:
+        listed = ", ".join(f"{name}={port}" for name, port in sorted(busy.items()))
+        raise PortInUseError(
+            f"port(s) already in use on {HOST}: {listed}. Stop what holds them "
+            f"(`wecom-otel stack status`) or pick others with --port NAME=PORT."
+        )
