@@ -173,3 +173,26 @@ def test_chunked_request_body_is_read(
 
     reply = client.post("message/send", params={"access_token": token}, content=chunks())  # type: ignore[arg-type]
     assert reply.json()["errcode"] == 0
+
+
+def test_debug_log_lines_mask_credentials(
+    wecom_mock: MockWeComServer, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="opentelemetry.instrumentation.wecom.testing"):
+        token = client.get(
+            "gettoken", params={"corpid": wecom_mock.corp_id, "corpsecret": wecom_mock.corp_secret}
+        ).json()["access_token"]
+        client.get("getcallbackip", params={"access_token": token})
+        client.post("webhook/send", params={"key": wecom_mock.webhook_key}, json={})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "access_token=REDACTED" in text
+    assert "corpsecret=REDACTED" in text
+    for secret in (token, wecom_mock.corp_secret, wecom_mock.webhook_key):
+        assert secret not in text
+
+
+def test_head_request_gets_headers_only(wecom_mock: MockWeComServer, client: httpx.Client) -> None:
+    reply = client.head("gettoken")
+    assert reply.status_code == 200
+    assert int(reply.headers["content-length"]) > 0
+    assert reply.content == b""
