@@ -87,7 +87,6 @@ class AppConfig:
     agent_id: int
     webhook_key: str
     webhook_per_minute: int | None = 20
-    max_download_bytes: int = MAX_DOWNLOAD_BYTES
 
 
 class WeComApis:
@@ -145,10 +144,11 @@ class WeComApis:
             return None if code is None else (code, None)
         if auth == "webhook":
             key = request.query.get("key", "")
-            if not key or not _UUID.match(key):
+            if key == self.app.webhook_key:
+                return None
+            if not _UUID.match(key):
                 return 40058, "invalid param 'key'"
-            if key != self.app.webhook_key:
-                return 93000, None
+            return 93000, None
         return None
 
     # --- credentials -------------------------------------------------------------------------
@@ -350,7 +350,7 @@ class WeComApis:
         if span is None:
             return Reply(416, b"", {"Content-Range": f"bytes */{size}"})
         start, end = span
-        if end - start + 1 > self.app.max_download_bytes:
+        if end - start + 1 > MAX_DOWNLOAD_BYTES:
             return error_reply(830002, ip)
         if not range_header:
             return Reply(200, item.data, headers)
