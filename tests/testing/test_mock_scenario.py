@@ -110,6 +110,12 @@ def test_server_accepts_a_path(tmp_path: Path) -> None:
             "faults[0]: errcode and reset cannot be combined",
         ),
         ({"faults": [{"api": "x"}]}, "faults[0]: no effect"),
+        ({"faults": [{"errcode": 1, "calls": [0]}]}, "faults[0].calls[0]: must be >= 1, got 0"),
+        ({"faults": [{"errcode": 1, "calls": [1.5]}]}, "faults[0].calls[0]: expected an integer"),
+        (
+            {"faults": [{"latency": {"fixed": 1, "min": 2, "max": 1}}]},
+            "latency: max must be >= min",
+        ),
         ({"faults": [{"errcode": 1, "sequence": [1]}]}, "either a sequence or an outcome"),
         (
             {"faults": [{"sequence": [{"reset": "yes"}]}]},

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 LatencyKind = Literal["fixed", "uniform", "normal"]
-_TRANSPORT_STATUSES = range(200, 600)
+_HTTP_STATUSES = range(200, 600)
 
 
 class ScenarioError(ValueError):
@@ -84,11 +84,7 @@ class _Fields:
         value = self.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ScenarioError(f"{self.at(key)}: expected an integer, got {_kind(value)}")
-        if minimum is not None and value < minimum:
-            raise ScenarioError(f"{self.at(key)}: must be >= {minimum}, got {value}")
-        return value
+        return _integer(value, self.at(key), minimum)
 
     def string(self, key: str) -> str | None:
         value = self.get(key)
@@ -117,6 +113,14 @@ class _Fields:
 
 def _kind(value: object) -> str:
     return f"{type(value).__name__} {value!r}" if not isinstance(value, Mapping) else "a mapping"
+
+
+def _integer(value: object, where: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(f"{where}: expected an integer, got {_kind(value)}")
+    if minimum is not None and value < minimum:
+        raise ScenarioError(f"{where}: must be >= {minimum}, got {value}")
+    return value
 
 
 def _number(value: object, where: str, minimum: float | None = None) -> float:
@@ -157,6 +161,8 @@ class Latency:
         fields = _Fields(value, where, _LATENCY_KEYS)
         minimum = fields.number("min", minimum=0.0) or 0.0
         maximum = fields.number("max", minimum=0.0)
+        if maximum is not None and maximum < minimum:
+            raise ScenarioError(f"{where}: max must be >= min")
         kinds = [k for k in ("fixed", "uniform", "normal") if fields.has(k)]
         if len(kinds) != 1:
             raise ScenarioError(f"{where}: give exactly one of fixed, uniform, normal")
@@ -239,7 +245,7 @@ class Outcome:
     def _from_fields(cls, fields: _Fields) -> Outcome:
         latency_value = fields.get("latency")
         http_status = fields.integer("http_status")
-        if http_status is not None and http_status not in _TRANSPORT_STATUSES:
+        if http_status is not None and http_status not in _HTTP_STATUSES:
             raise ScenarioError(f"{fields.at('http_status')}: not an HTTP status: {http_status}")
         outcome = cls(
             errcode=fields.integer("errcode"),
@@ -314,7 +320,7 @@ class Fault:
         if probability is not None and probability > 1:
             raise ScenarioError(f"{fields.at('probability')}: must be <= 1, got {probability}")
         calls = tuple(
-            int(_number(c, f"{fields.at('calls')}[{i}]", 1.0))
+            _integer(c, f"{fields.at('calls')}[{i}]", 1)
             for i, c in enumerate(fields.items("calls"))
         )
         sequence = tuple(
