@@ -114,6 +114,11 @@ def _add_faults(mock: MockWeComServer, data: Any) -> list[int]:
         ]
     data = _mapping(data, "fault")
     if "faults" in data or "rate_limits" in data:
+        extra = sorted(set(data) - {"faults", "rate_limits"})
+        if extra:
+            raise ScenarioError(
+                f"unknown key(s) {', '.join(extra)} (POST /__admin__/scenario replaces a scenario)"
+            )
         fragment = Scenario.from_dict(data)
         for limit in fragment.rate_limits:
             mock.add_rate_limit(limit)
