@@ -1,0 +1,131 @@
+"""Small clients for the Jaeger query API and the Prometheus HTTP API, with polling."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional, TypeVar
+
+T = TypeVar("T")
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get_json(url: str, params: Optional[dict[str, str]] = None) -> Any:
+    if params:
+        url = f"{url}?{urllib.parse.urlencode(params)}"
+    try:
+        with _NO_PROXY.open(url, timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def get_text(url: str) -> str:
+    with _NO_PROXY.open(url, timeout=10) as response:
+        data: bytes = response.read()
+        return data.decode("utf-8", errors="replace")
+
+
+def poll(
+    fetch: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.5
+) -> T:
+    """Call ``fetch`` until ``done`` accepts its result or ``timeout`` passes; the last result."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = fetch()
+    return value
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Jaeger:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def v3_traces(
+        self, service: str, attributes: Optional[dict[str, str]] = None, raw: bool = False
+    ) -> Any:
+        """``GET /api/v3/traces`` for the last 15 minutes (snake_case names, v2.13+)."""
+        now = datetime.now(timezone.utc)
+        params = {
+            "query.service_name": service,
+            "query.start_time_min": _rfc3339(now - timedelta(minutes=15)),
+            "query.start_time_max": _rfc3339(now + timedelta(minutes=1)),
+            "query.num_traces": "1000",
+            "query.raw_traces": "true" if raw else "false",
+        }
+        if attributes:
+            # Honoured by the HTTP gateway from Jaeger v2.19; older ones ignore it (the gRPC
+            # API and /api/traces?tags= filter by attribute there).
+            params["query.attributes"] = json.dumps(attributes)
+        return get_json(f"{self.base_url}/api/v3/traces", params)
+
+    def v1_search(self, service: str, tags: dict[str, str]) -> Any:
+        """``GET /api/traces?service=&tags=`` (present up to v2.20; removed later)."""
+        start = int((time.time() - 900) * 1_000_000)
+        params = {"service": service, "tags": json.dumps(tags), "start": str(start), "limit": "100"}
+        return get_json(f"{self.base_url}/api/traces", params)
+
+    def operations(self, service: str) -> Any:
+        return get_json(f"{self.base_url}/api/v3/operations", {"service": service})
+
+    def spans(self, service: str) -> list[dict[str, Any]]:
+        """Every span of ``service`` from /api/v3/traces, each with its resource attributes."""
+        payload = self.v3_traces(service, raw=True)
+        spans = []
+        for resource_spans in (payload or {}).get("result", {}).get("resourceSpans", []):
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                spans.extend(scope_spans.get("spans", []))
+        return spans
+
+    def traces(self, service: str) -> dict[str, list[dict[str, Any]]]:
+        by_trace: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for span in self.spans(service):
+            by_trace[span["traceId"]].append(span)
+        return dict(by_trace)
+
+
+def attributes(span: dict[str, Any]) -> dict[str, Any]:
+    """OTLP-JSON attributes as plain values (int64 values arrive as strings)."""
+    out: dict[str, Any] = {}
+    for item in span.get("attributes", []):
+        value = item.get("value", {})
+        if "intValue" in value:
+            out[item["key"]] = int(value["intValue"])
+        elif value:
+            out[item["key"]] = next(iter(value.values()))
+    return out
+
+
+class Prometheus:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        payload = get_json(f"{self.base_url}/api/v1/query", {"query": promql})
+        assert payload["status"] == "success", payload
+        result: list[dict[str, Any]] = payload["data"]["result"]
+        return result
+
+    def values(self, promql: str, *labels: str) -> dict[tuple[str, ...], float]:
+        """``{(label values...): value}`` for an instant vector."""
+        return {
+            tuple(sample["metric"].get(label, "") for label in labels): float(sample["value"][1])
+            for sample in self.query(promql)
+        }
+
+    def alerts(self) -> list[dict[str, Any]]:
+        payload = get_json(f"{self.base_url}/api/v1/alerts")
+        alerts: list[dict[str, Any]] = payload["data"]["alerts"]
+        return alerts

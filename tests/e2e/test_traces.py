@@ -1,0 +1,160 @@
+"""Traces through the real collector into real Jaeger: errcode search, scrubbing, sampling."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import pytest
+from opentelemetry.trace import Status, StatusCode
+from wechatpy.exceptions import WeChatClientException
+
+from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
+from tests.e2e.backends import attributes, poll
+from tests.e2e.conftest import HEALTHY_PERCENT, App, Stack
+
+pytestmark = pytest.mark.e2e
+
+CANARY = "CANARY7f3a9c2e51"
+
+
+def test_42001_trace_found_by_errcode_with_refresh_and_retry(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    app = make_app("token")
+    client = wechatpy_client(mock, timeout=5)
+    client.user.get("lisi")  # fetches a token outside the traced flow
+    mock.expire_tokens()
+    with app.tracer.start_as_current_span("notify on-call"):
+        client.message.send_text(mock.agent_id, "zhangsan", "disk full")
+    app.flush()
+
+    # /api/v3/traces: the attribute filter is applied by Jaeger >= v2.19 and checked here too.
+    def errcode_traces() -> set[str]:
+        spans = stack.jaeger.spans(app.service)
+        return {s["traceId"] for s in spans if attributes(s).get("wecom.errcode") == 42001}
+
+    found = poll(errcode_traces, bool, timeout=30)
+    assert len(found) == 1, "the 42001 call was not found in Jaeger"
+    (trace_id,) = found
+    # Jaeger's attribute search on its query service matches the int attribute by its text.
+    search = stack.jaeger.v1_search(app.service, {"wecom.errcode": "42001"})
+    assert {t["traceID"] for t in search["data"]} == {trace_id}
+
+    spans = stack.jaeger.traces(app.service)[trace_id]
+    calls = [
+        (s["name"], attributes(s).get("wecom.errcode"))
+        for s in sorted(spans, key=lambda s: int(s["startTimeUnixNano"]))
+    ]
+    assert calls == [
+        ("notify on-call", None),
+        ("wecom message/send", 42001),
+        ("wecom gettoken", 0),
+        ("wecom message/send", 0),
+    ]
+    root = next(s for s in spans if s["name"] == "notify on-call")
+    children = [s for s in spans if s is not root]
+    assert all(s.get("parentSpanId") == root["spanId"] for s in children)
+
+
+def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
+    stack: Stack, make_app: Callable[..., App]
+) -> None:
+    """A stock HTTP instrumentation would leak the query string; the collector scrubs it."""
+    app = make_app("canary", **{"deployment.note": f"rotated corpsecret={CANARY}"})
+    url = f"https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token={CANARY}&debug=1"
+    with app.tracer.start_as_current_span(f"GET /cgi-bin/gettoken?corpsecret={CANARY}") as span:
+        span.set_attribute("url.full", url)
+        span.set_attribute("http.response.body", f'{{"access_token": "{CANARY}"}}')
+        span.add_event(f"retry key={CANARY}", {"url.full": url, "code": f"?code={CANARY}"})
+        span.set_status(Status(StatusCode.ERROR, f"failed for {url}"))
+    requests = app.meter_provider.get_meter("stock-http").create_counter("http.client.requests")
+    requests.add(1, {"url.full": url})
+    app.flush()
+
+    spans = poll(lambda: stack.jaeger.spans(app.service), bool, timeout=30)
+    assert spans, "the canary trace never reached Jaeger"
+    series = poll(
+        lambda: stack.prometheus.query(f'{{job="{app.service}"}}'),
+        lambda found: any(s["metric"]["__name__"] == "http_client_requests_total" for s in found),
+        timeout=30,
+    )
+    assert series, "the canary metric never reached Prometheus"
+
+    jaeger_dump = repr(stack.jaeger.v3_traces(app.service, raw=True))
+    operations = repr(stack.jaeger.operations(app.service))
+    prometheus_dump = repr(series) + repr(stack.prometheus.query('{__name__=~".+"}'))
+    for where, dump in (("Jaeger", jaeger_dump + operations), ("Prometheus", prometheus_dump)):
+        assert CANARY not in dump, f"the canary secret leaked into {where}"
+    # The scrubbing keeps the key visible.
+    assert "access_token=REDACTED" in jaeger_dump
+    assert "corpsecret=REDACTED" in jaeger_dump
+    assert "key=REDACTED" in jaeger_dump
+    assert "access_token=REDACTED" in prometheus_dump
+    assert "corpsecret=REDACTED" in prometheus_dump  # target_info carries the resource
+
+
+def test_tail_sampling_keeps_every_error_and_thins_healthy_traces(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    app = make_app("sampling")
+    client = wechatpy_client(mock, timeout=5)
+    errors, healthy = 20, 200
+    for _ in range(errors):
+        with app.tracer.start_as_current_span("lookup missing user"):  # noqa: SIM117 - py3.9
+            with contextlib.suppress(WeChatClientException):
+                client.user.get("ghost")  # 60111: HTTP 200, errcode != 0
+    for _ in range(healthy):
+        with app.tracer.start_as_current_span("lookup user"):
+            client.user.get("lisi")
+    app.flush()
+
+    def roots() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for span in stack.jaeger.spans(app.service):
+            if not span.get("parentSpanId"):
+                counts[span["name"]] = counts.get(span["name"], 0) + 1
+        return counts
+
+    counts = poll(roots, lambda c: c.get("lookup missing user", 0) >= errors, timeout=40)
+    # Let late decisions for healthy traces land too.
+    counts = poll(roots, lambda c: False, timeout=4)
+    assert counts.get("lookup missing user") == errors
+    kept = counts.get("lookup user", 0)
+    # Binomial(200, 0.25): mean 50, sd ~6; these bounds fail with probability < 1e-6.
+    expected = healthy * HEALTHY_PERCENT / 100
+    assert expected * 0.4 <= kept <= expected * 1.6, f"kept {kept} of {healthy} healthy traces"
+
+
+def test_jaeger_restart_loses_no_span(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    """Spans exported while Jaeger is down wait in the persistent queue and arrive later.
+
+    Jaeger keeps traces in memory, so the check is per phase: what was sent before the stop
+    arrived before it, and everything sent during the outage arrives after the restart.
+    """
+    app = make_app("restart")
+
+    def send(phase: str, count: int) -> None:
+        for index in range(count):
+            with app.tracer.start_as_current_span(f"{phase} job") as root:
+                root.set_attribute("job.index", index)
+                with app.tracer.start_as_current_span(f"{phase} step") as step:
+                    step.set_status(Status(StatusCode.ERROR, "kept by tail sampling"))
+        app.flush()
+
+    def span_count(phase: str) -> int:
+        return sum(1 for s in stack.jaeger.spans(app.service) if s["name"].startswith(phase))
+
+    send("before", 10)
+    assert poll(lambda: span_count("before"), lambda n: n >= 20, timeout=30) == 20
+
+    stack.local.stop("jaeger")
+    try:
+        send("during", 25)
+        # Past the sampling decision and a few failed export attempts.
+        poll(lambda: None, lambda _: False, timeout=5)
+    finally:
+        stack.local.start("jaeger")
+    assert poll(lambda: span_count("during"), lambda n: n >= 50, timeout=60) == 50
