@@ -246,15 +246,15 @@ def test_rate_limit_45009_body_keeps_api_defaults(
     assert body["errmsg"].startswith("api freq out of limit, hint: [")
 
 
-def test_concurrency_limit_45033(wecom_mock: MockWeComServer) -> None:
+def test_concurrency_limit_45033(wecom_mock: MockWeComServer, client: httpx.Client) -> None:
     token = wecom_mock.access_token()
     wecom_mock.add_rate_limit(api="getcallbackip", max_concurrent=2)
-    wecom_mock.inject(api="getcallbackip", latency=0.3)
+    wecom_mock.inject(api="getcallbackip", latency=0.5)
+    barrier = threading.Barrier(6)
 
     def call(_: int) -> int:
-        reply = httpx.get(
-            wecom_mock.api_base_url + "getcallbackip", params={"access_token": token}, timeout=5
-        )
+        barrier.wait(timeout=5)
+        reply = client.get("getcallbackip", params={"access_token": token})
         errcode: int = reply.json()["errcode"]
         return errcode
 
@@ -262,7 +262,7 @@ def test_concurrency_limit_45033(wecom_mock: MockWeComServer) -> None:
         codes = list(pool.map(call, range(6)))
     assert codes.count(0) == 2
     assert codes.count(45033) == 4
-    assert ip_codes(httpx.Client(base_url=wecom_mock.api_base_url), token, 1) == [0]
+    assert ip_codes(client, token, 1) == [0]  # slots are given back
 
 
 def test_tokens_expiring_early() -> None:
