@@ -6,7 +6,7 @@
 Routes: GET /wecom/callback answers WeCom's URL verification (decrypts `echostr`), POST
 /wecom/callback decrypts a pushed message or event and answers the sender with message/send,
 POST /notify {"user": ..., "text": ...} sends a message. Every WeCom call is a span; the one
-made while handling a callback is a child of the `wecom callback` span of that push.
+made while handling a callback is a child of the `handle callback` span of that push.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def create_app(w: WeCom) -> Flask:
             abort(403)
         fields = {child.tag: child.text or "" for child in ET.fromstring(plain)}
         kind = fields.get("Event") or fields.get("MsgType", "unknown")
-        with tracer.start_as_current_span(f"wecom callback {kind}"):
+        with tracer.start_as_current_span(f"handle callback {kind}"):
             # WeCom waits 5 s at most (then retries): real apps queue this work.
             messenger.send_text(fields["FromUserName"], f"Got your {kind}, thanks!")
         return ""  # an empty 200: received, no passive reply
