@@ -46,7 +46,7 @@ def wecom() -> Iterator[Any]:
 
 def _receiver(kind: str) -> Any:
     try:
-        import otlp_receivers
+        from . import otlp_receivers
     except ImportError as error:
         require(False, f"grpcio and opentelemetry-proto are needed: {error}")
     return (

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import urllib.request
 from collections.abc import Sequence
 from typing import Final, Optional
+from urllib.parse import urlsplit
 
 from opentelemetry.instrumentation.wecom._export_config import OtlpTarget
 
@@ -71,6 +73,8 @@ class ExportHealth(logging.Filter):
 
     def _run_probe(self) -> None:
         for target in {(t.host, t.port): t for t in self._targets}.values():
+            if _behind_proxy(target):
+                continue  # a direct connection says nothing; the export results will tell
             try:
                 socket.create_connection((target.host, target.port), PROBE_TIMEOUT_S).close()
             except OSError as error:
@@ -105,3 +109,10 @@ class ExportHealth(logging.Filter):
             probe.join(PROBE_TIMEOUT_S)
         with self._lock:
             return bool(self._failing)
+
+
+def _behind_proxy(target: OtlpTarget) -> bool:
+    """Whether the exporter reaches ``target`` through a proxy from the environment."""
+    scheme = urlsplit(target.endpoint).scheme
+    proxied = bool(urllib.request.getproxies().get(scheme))
+    return proxied and not urllib.request.proxy_bypass(target.host)
