@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +199,26 @@ def test_without_the_sdk_extra(run_child: Any) -> None:
     child = run_child({"block_sdk": True})
     assert child.returncode == 0, child.stderr
     assert SDK_HINT in child.report["import_error"]
+
+
+def test_quickstart_snippet_runs_as_documented(tmp_path: Any) -> None:
+    """The first snippet of docs/quickstart.md, run as a reader would run it."""
+    quickstart = Path(__file__).parents[2] / "docs" / "quickstart.md"
+    text = quickstart.read_text(encoding="utf-8")
+    command = re.search(r"```bash\n(\S+=\S+ \S+=\S+) python - <<'EOF'\n(.*?)\nEOF\n```", text, re.S)
+    assert command is not None, "the try-it snippet changed shape; update this test"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(pair.split("=") for pair in command.group(1).split())
+    completed = subprocess.run(
+        [sys.executable, "-c", command.group(2)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert '"name": "wecom gettoken"' in completed.stdout
+    assert '"wecom.errcode": 40001' in completed.stdout
+    assert "corpsecret=REDACTED" in completed.stdout
