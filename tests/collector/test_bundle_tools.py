@@ -59,8 +59,9 @@ def test_jaeger_validate_accepts_the_bundled_config() -> None:
 def test_promtool_checks_config_and_rules() -> None:
     binaries = require_binaries()
     prometheus_dir = BUNDLE / "prometheus"
-    result = run(binaries.promtool, "check", "config", prometheus_dir / "prometheus.yml")
-    assert result.returncode == 0, result.stdout + result.stderr
+    for config in ("prometheus.yml", "prometheus.docker.yml"):
+        result = run(binaries.promtool, "check", "config", prometheus_dir / config)
+        assert result.returncode == 0, result.stdout + result.stderr
     rules = sorted((prometheus_dir / "rules").glob("*.yml"))
     assert rules
     result = run(binaries.promtool, "check", "rules", *rules)

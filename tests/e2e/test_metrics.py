@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -146,3 +147,33 @@ def test_collector_self_metrics_are_scraped(stack: Stack) -> None:
     assert sent, "the collector's own metrics are not in Prometheus"
     capacity = stack.prometheus.query("otelcol_exporter_queue_capacity")
     assert capacity
+
+
+# Grafana variables replaced by values Prometheus accepts.
+_GRAFANA_VARIABLES = {"$job": ".*", "$api": ".*", "$__rate_interval": "1m", "$__range": "15m"}
+
+
+def test_every_dashboard_query_runs_on_the_live_prometheus(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    app = make_app("dashboard")
+    client = wechatpy_client(mock, timeout=5)
+    mock.inject(api="user/get", errcode=45009, calls=[2])
+    for _ in range(3):
+        with contextlib.suppress(WeChatClientException):
+            client.user.get("lisi")
+    app.flush()
+    series = f'wecom_client_duration_seconds_count{{job="{app.service}"}}'
+    poll(lambda: stack.prometheus.query(series), bool, timeout=30)
+    answered = 0
+    for path in sorted((bundle_dir() / "grafana" / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                for variable, value in _GRAFANA_VARIABLES.items():
+                    expr = expr.replace(variable, value)
+                result = stack.prometheus.query(expr)  # raises on a PromQL error
+                answered += bool(result)
+    # Most panels have data after one instrumented app ran (alerts/rate limits may not).
+    assert answered >= 6
