@@ -5,6 +5,8 @@ argv[1] is a JSON object:
   preset_providers: set SDK providers with in-memory exporters before enable()
   block_sdk: make opentelemetry.sdk and the exporters unimportable
   duration_s: keep making calls for this long (exports happen meanwhile)
+  instrument_first: call WeComInstrumentor().instrument() before enable()
+  enable_twice: call enable() a second time
 The app's report (token, errcodes, in-memory spans, call-log records) is written
 as JSON to the file named by CHILD_REPORT.
 """
@@ -86,7 +88,7 @@ def main() -> None:
         sys.meta_path.insert(0, _BlockSdk())
     import httpx
 
-    from opentelemetry.instrumentation.wecom import enable
+    from opentelemetry.instrumentation.wecom import WeComInstrumentor, enable
 
     # Like an app: warnings and errors on stderr; the call-log records are kept for the report.
     console = logging.StreamHandler()
@@ -100,11 +102,15 @@ def main() -> None:
 
     report: dict[str, Any] = {}
     memory = _preset_providers() if options.get("preset_providers") else None
+    if options.get("instrument_first"):
+        WeComInstrumentor().instrument(hosts=[os.environ["WECOM_HOST"]])
     try:
         setup = enable(hosts=[os.environ["WECOM_HOST"]], **options.get("enable", {}))
     except ImportError as error:
         report["import_error"] = str(error)
     else:
+        if options.get("enable_twice"):
+            report["same_setup"] = enable() is setup
         report["built_tracer_provider"] = setup.tracer_provider is not None
         report["built_meter_provider"] = setup.meter_provider is not None
         api = os.environ["WECOM_API_BASE"]

@@ -195,6 +195,25 @@ def test_malformed_configuration_is_a_clear_error(
     assert f"ValueError: {message}" in child.stderr
 
 
+def test_already_instrumented_keeps_the_instrumentation(run_child: Any, http_receiver: Any) -> None:
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": http_receiver.endpoint}
+    child = run_child({"instrument_first": True, "enable_twice": True}, env)
+
+    assert child.returncode == 0, child.stderr
+    assert child.report["same_setup"] is True
+    (warning,) = child.stderr.splitlines()
+    assert "already instrumented" in warning
+    assert "does not apply hosts" in warning
+    # The instrumentor recorded into the global providers, which enable() then set.
+    assert set(_wecom_spans(http_receiver)) == set(API_ERRCODES)
+
+
+def test_malformed_option_is_a_clear_error(run_child: Any) -> None:
+    child = run_child({"enable": {"max_apis": -1}})
+    assert child.returncode != 0
+    assert "ValueError: max_apis must be a non-negative integer, got -1" in child.stderr
+
+
 def test_without_the_sdk_extra(run_child: Any) -> None:
     child = run_child({"block_sdk": True})
     assert child.returncode == 0, child.stderr

@@ -20,6 +20,7 @@ from opentelemetry.trace import ProxyTracerProvider
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.wecom._export_config import SignalConfig, resolve_signal
 from opentelemetry.instrumentation.wecom._export_health import ExportHealth
+from opentelemetry.instrumentation.wecom._settings import resolve_settings
 from opentelemetry.instrumentation.wecom.instrumentor import WeComInstrumentor
 
 if TYPE_CHECKING:
@@ -123,29 +124,37 @@ def enable(
         ImportError: the ``sdk`` extra is not installed.
     """
     global _current  # noqa: PLW0603 - one setup per process, like the global providers
+    options = {
+        "hosts": hosts,
+        "keep_http_spans": keep_http_spans,
+        "redact_params": redact_params,
+        "max_apis": max_apis,
+        "call_log": call_log,
+    }
     with _lock:
         if _current is not None:
             _logger.info("enable() was already called; keeping the first setup")
             return _current
+        # Check the options (not their variables) now, before any global is set.
+        resolve_settings(options, environ={})
         setup = _set_up_providers(
             service_name or None, endpoint, protocol, traces_exporter, metrics_exporter
         )
         instrumentor = WeComInstrumentor()
-        if instrumentor.is_instrumented_by_opentelemetry:
-            _logger.info(
-                "WeCom calls are already instrumented (instrument() or opentelemetry-instrument); "
-                "enable() keeps that instrumentation and its options"
-            )
-        else:
+        if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(
                 tracer_provider=setup.tracer_provider,
                 meter_provider=setup.meter_provider,
-                hosts=hosts,
-                keep_http_spans=keep_http_spans,
-                redact_params=redact_params,
-                max_apis=max_apis,
-                call_log=call_log,
+                **options,
             )
+        elif given := sorted(name for name, value in options.items() if value is not None):
+            _logger.warning(
+                "WeCom calls are already instrumented (instrument() or opentelemetry-instrument), "
+                "so enable() does not apply %s; set them with OTEL_PYTHON_WECOM_* instead",
+                ", ".join(given),
+            )
+        else:
+            _logger.info("WeCom calls are already instrumented; enable() keeps that")
         _current = setup
         return setup
 
