@@ -14,7 +14,6 @@ import subprocess
 import sys
 from typing import TextIO
 
-STACK_OTLP_ENDPOINT = "http://127.0.0.1:4318"
 _STACK_MODULE = "opentelemetry.instrumentation.wecom.stack"
 _INSTALL_HINT = "pip install 'opentelemetry-instrumentation-wecom[demo]'"
 
@@ -41,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--stack",
         action="store_true",
-        help=f"send telemetry to the local stack ({STACK_OTLP_ENDPOINT}), starting it if needed",
+        help="send telemetry to the local stack (wecom-otel stack), starting it if needed",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
@@ -89,9 +88,9 @@ def _otlp_configured() -> bool:
 
 def _use_stack(err: TextIO) -> bool:
     """Point OTLP at the local stack's collector, running ``wecom-otel stack up`` if it is down."""
-    from opentelemetry.instrumentation.wecom.demo.report import answers  # noqa: PLC0415
+    from opentelemetry.instrumentation.wecom.demo.report import StackUrls, answers  # noqa: PLC0415
 
-    endpoint = os.environ.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", STACK_OTLP_ENDPOINT)
+    endpoint = os.environ.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", StackUrls.current().otlp_http)
     if answers(endpoint):
         return True
     if importlib.util.find_spec(_STACK_MODULE) is None:

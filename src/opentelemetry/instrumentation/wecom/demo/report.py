@@ -5,12 +5,37 @@ from __future__ import annotations
 import json
 import socket
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-# The local stack's addresses (`wecom-otel stack up`, collector/ configs).
-JAEGER_URL = "http://127.0.0.1:16686"
-PROMETHEUS_URL = "http://127.0.0.1:9090"
+
+@dataclass(frozen=True)
+class StackUrls:
+    """Where the local stack (`wecom-otel stack up`) listens: the ports of its last ``up``."""
+
+    otlp_http: str = "http://127.0.0.1:4318"
+    jaeger: str = "http://127.0.0.1:16686"
+    prometheus: str = "http://127.0.0.1:9090"
+
+    @classmethod
+    def current(cls) -> StackUrls:
+        try:
+            from opentelemetry.instrumentation.wecom.stack.paths import state_dir  # noqa: PLC0415
+            from opentelemetry.instrumentation.wecom.stack.processes import (  # noqa: PLC0415
+                saved_ports,
+            )
+        except ImportError:
+            return cls()
+        ports = saved_ports(state_dir())
+        if ports is None:
+            return cls()
+        return cls(
+            f"http://127.0.0.1:{ports.otlp_http}",
+            f"http://127.0.0.1:{ports.jaeger_ui}",
+            f"http://127.0.0.1:{ports.prometheus}",
+        )
+
 
 _PROMQL_CALLS = (
     'sum by (wecom_api, wecom_errcode) (wecom_client_duration_seconds_count{{job="{job}"}})'
@@ -33,7 +58,8 @@ def answers(url: str, timeout: float = 0.5) -> bool:
 
 def where_to_look(service: str, summary: dict[str, Any]) -> dict[str, Any]:
     """Links into Jaeger and Prometheus for this run, when the local stack answers."""
-    stack_up = answers(JAEGER_URL) and answers(PROMETHEUS_URL)
+    stack = StackUrls.current()
+    stack_up = answers(stack.jaeger) and answers(stack.prometheus)
     top = summary["top_errcodes"][0]["errcode"] if summary["top_errcodes"] else 42001
     trace_id = summary["failed_trace_ids"][0] if summary["failed_trace_ids"] else None
     tags = json.dumps({"wecom.errcode": str(top)}, separators=(",", ":"))
@@ -41,19 +67,19 @@ def where_to_look(service: str, summary: dict[str, Any]) -> dict[str, Any]:
     return {
         "stack_up": stack_up,
         "jaeger": {
-            "search": f"{JAEGER_URL}/search?{urlencode({'service': service, 'tags': tags})}",
-            "trace": f"{JAEGER_URL}/trace/{trace_id}" if trace_id else None,
-            "api": f"{JAEGER_URL}/api/v3/traces/{trace_id}" if trace_id else None,
+            "search": f"{stack.jaeger}/search?{urlencode({'service': service, 'tags': tags})}",
+            "trace": f"{stack.jaeger}/trace/{trace_id}" if trace_id else None,
+            "api": f"{stack.jaeger}/api/v3/traces/{trace_id}" if trace_id else None,
         },
         "prometheus": {
-            "calls": _graph(_PROMQL_CALLS.format(job=job)),
-            "p95": _graph(_PROMQL_P95.format(job=job)),
+            "calls": _graph(stack.prometheus, _PROMQL_CALLS.format(job=job)),
+            "p95": _graph(stack.prometheus, _PROMQL_P95.format(job=job)),
         },
     }
 
 
-def _graph(expr: str) -> str:
-    return f"{PROMETHEUS_URL}/graph?g0.expr={quote(expr)}&g0.tab=0"
+def _graph(prometheus: str, expr: str) -> str:
+    return f"{prometheus}/graph?g0.expr={quote(expr)}&g0.tab=0"
 
 
 def render(summary: dict[str, Any]) -> str:
