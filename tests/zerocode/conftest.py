@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -74,9 +75,19 @@ class Run:
 
 
 @pytest.fixture
+def stock_httpx_instrumentation() -> None:
+    """Tests that look at the stock httpx spans need opentelemetry-instrumentation-httpx."""
+    require(
+        importlib.util.find_spec("opentelemetry.instrumentation.httpx"),
+        "opentelemetry-instrumentation-httpx",
+    )
+
+
+@pytest.fixture
 def instrument_run(wecom: Any, tmp_path: Path) -> Any:
     """Run ``opentelemetry-instrument python zerocode_app.py`` with console exporters."""
-    require(OPENTELEMETRY_INSTRUMENT.exists(), f"{OPENTELEMETRY_INSTRUMENT} (opentelemetry-distro)")
+    require(OPENTELEMETRY_INSTRUMENT.exists(), f"{OPENTELEMETRY_INSTRUMENT} is missing")
+    require(importlib.util.find_spec("opentelemetry.distro"), "opentelemetry-distro")
 
     def run(env: Mapping[str, str]) -> Run:
         report_path = tmp_path / "report.json"

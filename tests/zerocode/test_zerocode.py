@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import distribution, entry_points
 from typing import Any
 
+import pytest
 from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
@@ -52,6 +53,7 @@ def test_other_hosts_are_untouched(instrument_run: Any) -> None:
     assert run.wecom_spans() == {}
 
 
+@pytest.mark.usefixtures("stock_httpx_instrumentation")
 def test_disabled_instrumentations_turns_it_off(instrument_run: Any, wecom: Any) -> None:
     run = instrument_run(
         {"OTEL_PYTHON_WECOM_HOSTS": wecom.host, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "wecom"}
@@ -64,6 +66,7 @@ def test_disabled_instrumentations_turns_it_off(instrument_run: Any, wecom: Any)
     assert run.histogram_points("wecom.client.duration") == []
 
 
+@pytest.mark.usefixtures("stock_httpx_instrumentation")
 def test_keep_http_spans_keeps_the_stock_child_spans(instrument_run: Any, wecom: Any) -> None:
     run = instrument_run(
         {"OTEL_PYTHON_WECOM_HOSTS": wecom.host, "OTEL_PYTHON_WECOM_KEEP_HTTP_SPANS": "true"}
