@@ -106,7 +106,8 @@ def recorded_pid(state: Path, name: str) -> Optional[int]:
     if not _alive(pid):
         return None
     cmdline = _cmdline(pid)
-    if cmdline is not None and (not cmdline or cmdline[0] != record["exe"]):
+    # A script run through its shebang shows as `interpreter script ...`.
+    if cmdline is not None and record["exe"] not in cmdline[:2]:
         return None  # the pid was reused by something else
     return pid
 
@@ -258,9 +259,15 @@ class LocalStack:
     def stop(self, name: str, timeout: float = 15.0) -> None:
         stop_recorded(self.state, name, timeout)
         child = self._children.pop(name, None)
-        if child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=timeout)  # reap it so no zombie is left
+        if child is None:
+            return
+        if child.poll() is None:  # its pid file was removed or rewritten: stop it directly
+            child.terminate()
+        try:
+            child.wait(timeout=timeout)  # also reaps it, so no zombie is left
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
 
     def down(self) -> None:
         for name in reversed(COMPONENTS):

@@ -1,0 +1,132 @@
+"""The local stack's own logic, with stand-in processes instead of the real binaries."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from opentelemetry.instrumentation.wecom.cli import main
+from opentelemetry.instrumentation.wecom.stack import build
+from opentelemetry.instrumentation.wecom.stack.build import Binaries, BuildError
+from opentelemetry.instrumentation.wecom.stack.ports import (
+    PortInUseError,
+    StackPorts,
+    parse_overrides,
+    require_free,
+)
+from opentelemetry.instrumentation.wecom.stack.processes import (
+    LocalStack,
+    StackError,
+    recorded_pid,
+    stack_status,
+)
+from opentelemetry.instrumentation.wecom.stack.render import collector_env, jaeger_env
+
+FAKE = Path(__file__).with_name("fake_server.py")
+
+
+@pytest.fixture
+def fake_binaries(tmp_path: Path) -> Binaries:
+    launcher = tmp_path / "fake-binary"
+    source = FAKE.read_text(encoding="utf-8")
+    launcher.write_text(f"#!{sys.executable}\n{source}", encoding="utf-8")
+    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
+    return Binaries(launcher, launcher, launcher, launcher)
+
+
+def test_port_overrides() -> None:
+    ports = StackPorts().with_overrides(parse_overrides(["jaeger_ui=26686", "prometheus = 19090"]))
+    assert (ports.jaeger_ui, ports.prometheus, ports.otlp_grpc) == (26686, 19090, 4317)
+    with pytest.raises(ValueError, match="unknown port"):
+        StackPorts().with_overrides({"nope": 1})
+    with pytest.raises(ValueError, match="NAME=PORT"):
+        parse_overrides(["jaeger_ui"])
+
+
+def test_default_ports_do_not_clash() -> None:
+    values = list(StackPorts().as_dict().values())
+    assert len(values) == len(set(values))
+
+
+def test_busy_port_is_reported_by_name() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"prometheus={port}"):
+            require_free({"prometheus": port})
+
+
+def test_environment_moves_every_listener(tmp_path: Path) -> None:
+    ports = StackPorts.ephemeral()
+    env = collector_env(ports, tmp_path, {"WECOM_OTEL_DECISION_WAIT": "1s"})
+    assert env["WECOM_OTEL_OTLP_GRPC_ENDPOINT"] == f"127.0.0.1:{ports.otlp_grpc}"
+    assert env["WECOM_OTEL_JAEGER_OTLP_ENDPOINT"] == f"127.0.0.1:{ports.jaeger_otlp_grpc}"
+    assert env["WECOM_OTEL_DECISION_WAIT"] == "1s"
+    assert jaeger_env(ports)["JAEGER_PROMETHEUS_URL"] == f"http://127.0.0.1:{ports.prometheus}"
+
+
+def test_up_status_down_with_stand_ins(fake_binaries: Binaries, tmp_path: Path) -> None:
+    ports = StackPorts.ephemeral()
+    stack = LocalStack(fake_binaries, ports, tmp_path / "state", startup_timeout=20)
+    with stack:
+        statuses = stack.status()
+        assert [(s.name, s.healthy) for s in statuses] == [
+            ("jaeger", True),
+            ("collector", True),
+            ("prometheus", True),
+        ]
+        assert f"127.0.0.1:{ports.prometheus}" in (tmp_path / "state/prometheus.yml").read_text()
+        # `stack status`/`down` from another process find them through the pid files.
+        assert main(["stack", "--state-dir", str(tmp_path / "state"), "status"]) == 0
+    assert [s.pid for s in stack_status(tmp_path / "state", ports)] == [None, None, None]
+
+
+def test_a_process_that_dies_fails_up_with_its_log(
+    fake_binaries: Binaries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EXIT", "1")
+    stack = LocalStack(fake_binaries, StackPorts.ephemeral(), tmp_path, startup_timeout=20)
+    with pytest.raises(StackError, match="refusing to start"):
+        stack.up()
+    assert recorded_pid(tmp_path, "jaeger") is None
+
+
+def test_a_stale_pid_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "jaeger.pid").write_text(f'{{"pid": {os.getpid()}, "exe": "/not/jaeger"}}')
+    assert recorded_pid(tmp_path, "jaeger") is None
+    (tmp_path / "collector.pid").write_text('{"pid": 999999999, "exe": "/x"}')
+    assert recorded_pid(tmp_path, "collector") is None
+
+
+def test_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(build.Path, "exists", lambda self: False)
+    with pytest.raises(BuildError, match="Go toolchain"):
+        build.find_go()
+
+
+def test_cached_binaries_are_not_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WECOM_OTEL_CACHE", str(tmp_path))
+    collector, jaeger = build.collector_binary_path(), build.jaeger_binary_path()
+    assert collector.name.startswith("otelcol-wecom-v0.")
+    assert jaeger.name == f"jaeger-{build.JAEGER_VERSION}"
+    collector.parent.mkdir(parents=True)
+    collector.touch()
+    jaeger.touch()
+    monkeypatch.setattr(build, "find_go", lambda: pytest.fail("tried to build"))
+    assert build.build_collector() == collector
+    assert build.build_jaeger() == jaeger
+
+
+def test_manifest_edits_change_the_collector_key(tmp_path: Path) -> None:
+    manifest = build.manifest_path().read_text(encoding="utf-8")
+    edited = tmp_path / "builder-config.yaml"
+    edited.write_text(manifest + "\n# edited\n", encoding="utf-8")
+    assert build.collector_key(edited) != build.collector_key(build.manifest_path())
+    assert build.collector_key(edited).startswith("v0.")
