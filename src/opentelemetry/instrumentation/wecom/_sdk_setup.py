@@ -50,7 +50,7 @@ def _otlp_exporter(config: SignalConfig, target: OtlpTarget) -> Any:
     return getattr(module, _OTLP_CLASSES[config.signal])(endpoint=target.url)
 
 
-class Abortable:
+class _Abortable:
     """Shuts its OTLP exporter down early, so an exit with the collector down does not wait
     for the exporter's retries (several seconds per batch)."""
 
@@ -64,11 +64,11 @@ class Abortable:
             self._inner.shutdown()
 
 
-class _WatchedSpanExporter(SpanExporter, Abortable):
+class _WatchedSpanExporter(SpanExporter, _Abortable):
     """Reports each export's result to :class:`ExportHealth`."""
 
     def __init__(self, inner: SpanExporter, report: Callable[[bool], None]) -> None:
-        Abortable.__init__(self, inner)
+        _Abortable.__init__(self, inner)
         self._spans = inner
         self._report = report
 
@@ -89,7 +89,7 @@ class _WatchedSpanExporter(SpanExporter, Abortable):
         return self._spans.force_flush(timeout_millis)
 
 
-class _WatchedMetricExporter(MetricExporter, Abortable):
+class _WatchedMetricExporter(MetricExporter, _Abortable):
     """Reports each export's result to :class:`ExportHealth`; keeps the inner temporality."""
 
     def __init__(self, inner: MetricExporter, report: Callable[[bool], None]) -> None:
@@ -98,7 +98,7 @@ class _WatchedMetricExporter(MetricExporter, Abortable):
             preferred_temporality=inner._preferred_temporality,
             preferred_aggregation=inner._preferred_aggregation,
         )
-        Abortable.__init__(self, inner)
+        _Abortable.__init__(self, inner)
         self._metrics = inner
         self._report = report
 
@@ -129,7 +129,7 @@ def _reporter(health: ExportHealth, target: OtlpTarget) -> Callable[[bool], None
 
 
 def build_tracer_provider(
-    config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[Abortable]
+    config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[_Abortable]
 ) -> TracerProvider:
     """A TracerProvider with one BatchSpanProcessor per configured exporter."""
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
@@ -149,7 +149,7 @@ def build_tracer_provider(
 
 
 def build_meter_provider(
-    config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[Abortable]
+    config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[_Abortable]
 ) -> MeterProvider:
     """A MeterProvider with one PeriodicExportingMetricReader per configured exporter."""
     readers: list[MetricReader] = []

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
-    from opentelemetry.instrumentation.wecom._sdk_setup import Abortable
+    from opentelemetry.instrumentation.wecom._sdk_setup import _Abortable
 
 _logger: Final = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class TelemetrySetup:
         tracer_provider: Optional[TracerProvider] = None,
         meter_provider: Optional[MeterProvider] = None,
         health: Optional[ExportHealth] = None,
-        abortables: Sequence[Abortable] = (),
+        abortables: Sequence[_Abortable] = (),
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
@@ -188,7 +188,7 @@ def _set_up_providers(
 
         targets = [c.otlp for c in (traces, metrics_config) if c is not None and c.otlp]
         health = ExportHealth(targets)
-        abortables: list[Abortable] = []
+        abortables: list[_Abortable] = []
         resource = _sdk_setup.build_resource(service_name)
         tracer_provider = (
             _sdk_setup.build_tracer_provider(traces, resource, health, abortables)
