@@ -73,6 +73,7 @@ def test_bad_fault_is_a_400_naming_the_problem(admin: httpx.Client) -> None:
     assert broken.status_code == 400
     assert broken.json()["error"].startswith("invalid JSON body")
     assert admin.post("faults", json=3).status_code == 400
+    assert admin.post("faults", content=b"\xff\xfe").status_code == 400
     tokens = admin.post("faults", json={"faults": [], "tokens": {"lifetime": 1}})
     assert tokens.status_code == 400
     assert "unknown key(s) tokens" in tokens.json()["error"]

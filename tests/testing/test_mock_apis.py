@@ -296,3 +296,14 @@ def test_webhook_limit_is_20_per_minute_per_robot(
         for _ in range(22)
     ]
     assert codes == [0] * 20 + [45009, 45009]
+
+
+def test_media_store_forgets_the_oldest_beyond_its_budget() -> None:
+    from opentelemetry.instrumentation.wecom.testing.media import MediaStore
+
+    store = MediaStore(max_bytes=100)
+    first = store.add("file", "a", "application/octet-stream", b"x" * 60)
+    second = store.add("file", "b", "application/octet-stream", b"y" * 60)
+    assert store.get(first.media_id) is None
+    assert store.get(second.media_id) is not None
+    assert second.filename == "b.bin"

@@ -26,7 +26,7 @@ def handle_admin(
         return _route(mock, method, route, query, body)
     except ScenarioError as exc:
         return json_reply({"error": str(exc)}, status=400)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         return json_reply({"error": f"invalid JSON body: {exc}"}, status=400)
 
 

@@ -8,6 +8,7 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 MEDIA_TYPES = ("image", "voice", "video", "file")
@@ -62,11 +63,14 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, UploadedFile]:
 
 
 class MediaStore:
-    """Uploaded media by media_id, in memory."""
+    """Uploaded media by media_id, in memory; the oldest items go once ``max_bytes`` is exceeded
+    (WeCom forgets temporary media after 3 days; a long-running mock must not grow forever)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = 256 * 2**20) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, MediaItem] = {}
+        self._items: OrderedDict[str, MediaItem] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes = max_bytes
 
     def add(self, media_type: str, filename: str, content_type: str, data: bytes) -> MediaItem:
         media_id = "3" + secrets.token_urlsafe(48)
@@ -75,6 +79,10 @@ class MediaStore:
         item = MediaItem(media_id, media_type, filename, content_type, data, int(time.time()))
         with self._lock:
             self._items[media_id] = item
+            self._bytes += len(data)
+            while self._bytes > self._max_bytes and len(self._items) > 1:
+                _, oldest = self._items.popitem(last=False)
+                self._bytes -= len(oldest.data)
         return item
 
     def get(self, media_id: str) -> MediaItem | None:
@@ -84,6 +92,7 @@ class MediaStore:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._bytes = 0
 
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
