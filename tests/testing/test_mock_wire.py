@@ -196,3 +196,17 @@ def test_head_request_gets_headers_only(wecom_mock: MockWeComServer, client: htt
     assert reply.status_code == 200
     assert int(reply.headers["content-length"]) > 0
     assert reply.content == b""
+
+
+def test_a_failing_handler_answers_500_not_a_dropped_connection(
+    wecom_mock: MockWeComServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.instrumentation.wecom.testing import apis
+
+    def broken(self: object, request: object) -> object:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(apis._SPECS, "getcallbackip", apis._Spec(broken))  # type: ignore[arg-type]
+    reply = client.get("getcallbackip", params={"access_token": wecom_mock.access_token()})
+    assert reply.status_code == 500
+    assert wecom_mock.calls()[-1].status == 500

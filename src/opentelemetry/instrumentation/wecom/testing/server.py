@@ -293,7 +293,12 @@ class MockWeComServer:
                 self._stopping.wait(min(outcome.hang, self._max_hang))
                 handler.close_connection = True
                 return
-            reply = self._reply(request, outcome, limit_errcode)
+            try:
+                reply = self._reply(request, outcome, limit_errcode)
+            except Exception:
+                # A bug in the mock must not look like a network fault to the code under test.
+                logger.exception("WeCom mock failed to answer %s", api)
+                reply = Reply(500, html_page(500), {"Content-Type": "text/html"})
             self._record(request, path, api, reply, decision.label, started)
             handler.send(reply)
 
