@@ -54,15 +54,23 @@ def _cpu_model() -> str:
 
 
 def _commit() -> str:
+    """The commit measured, flagged when the instrumentation's sources differ from it."""
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    if _git("status", "--porcelain", "--", "src"):
+        commit += " (with uncommitted changes in src/)"
+    return commit
+
+
+def _git(*args: str) -> str:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", *args],
             capture_output=True,
             text=True,
             timeout=5,
-            cwd=os.path.dirname(os.path.abspath(__file__)),
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
+        return ""
+    return result.stdout.strip()

@@ -3,8 +3,9 @@
 Time inside C functions (``~`` in pstats) is charged to the area of the Python
 code that called them, pro rata of the time each caller spent in them, so
 ``time.time_ns`` called from the SDK counts for the SDK. Figures under cProfile
-are inflated by the profiler; compare areas with each other, not with the
-timings of the interleaved rounds.
+are wall time inflated by the profiler (a CPU-time timer would inflate them
+tenfold), and blocking socket reads land in "stdlib / other": compare the
+instrumentation areas with each other, not with the timings of the rounds.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ AREAS: Final = (
     ("httpx / httpcore / h11", "/httpx/"),
     ("httpx / httpcore / h11", "/httpcore/"),
     ("httpx / httpcore / h11", "/h11/"),
+    ("requests / urllib3", "/requests/"),
+    ("requests / urllib3", "/urllib3/"),
     ("benchmark harness", "/benchmarks/"),
 )
 OTHER: Final = "stdlib / other"
+_INSTRUMENTATION: Final = frozenset({AREAS[0][0], AREAS[1][0], AREAS[2][0], "wrapt"})
 
 FunctionKey = tuple[str, int, str]
 
@@ -110,7 +114,7 @@ def _top(
     rows = []
     for (filename, line, name), (_, ncalls, tottime, cumtime, _) in raw.items():
         area = area_of(filename)
-        if area is None or area in (OTHER, "httpx / httpcore / h11", "benchmark harness"):
+        if area is None or area not in _INSTRUMENTATION:
             continue
         where = (
             filename.split("/opentelemetry/", 1)[-1] if "/opentelemetry/" in filename else filename

@@ -14,17 +14,20 @@ from benchmarks.measure import Samples, interleaved
 from benchmarks.memory import Checkpoint, SeriesCount, junk_path_series, memory_checkpoints
 from benchmarks.profiling import Profile, compare
 from benchmarks.sdk import Sdk
-from benchmarks.server import MEDIA_SIZE, ServerProcess
+from benchmarks.server import MEDIA_SIZE, ServerProcess, json_body, media_body
 from benchmarks.workloads import TOKEN as _TOKEN
 from benchmarks.workloads import (
     AsyncHttpxWorkload,
     HttpxWorkload,
     RequestsWorkload,
     Workload,
+    canned_transport,
     message_send_target,
 )
 
 MIB = 1024 * 1024
+IN_MEMORY = "in-memory transport"
+_JSON = "application/json; charset=UTF-8"
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,13 @@ class Plan:
     """How much of everything to run. ``quick()`` is a smoke run: it proves, it does not measure."""
 
     quick: bool = False
-    rounds: int = 20
+    rounds: int = 30
     calls: int = 400
     warmup: int = 20
-    async_rounds: int = 10
+    async_rounds: int = 12
     in_flight: int = 1000
-    body_rounds: int = 15
-    large_body_calls: int = 8
+    body_rounds: int = 40
+    large_body_calls: int = 3
     memory_checkpoints: tuple[int, ...] = (10_000, 25_000, 50_000, 75_000, 100_000)
     junk_paths: int = 10_000
     max_apis: int = 100
@@ -81,7 +84,7 @@ class Results:
     bodies: list[Matrix] = field(default_factory=list)
     memory: list[Checkpoint] = field(default_factory=list)
     series: Optional[SeriesCount] = None
-    profiles: Optional[tuple[Profile, Profile]] = None
+    profiles: dict[str, tuple[Profile, Profile]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -141,7 +144,7 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
         rounds=plan.async_rounds,
         calls=plan.in_flight,
     )
-    progress("response bodies: 100 B, 1 MB, 10 MB JSON, 10 MB media, errcode")
+    progress("response bodies: 100 B, 1 MB, 10 MB JSON, 10 MB media, errcode, in memory")
     for workload, calls in _body_workloads(bench.port, plan):
         results.bodies.append(
             bench.matrix(workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
@@ -154,29 +157,37 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
     progress(f"metric series after {plan.junk_paths:,} junk paths")
     results.series = junk_path_series(bench.port, bench.switch, plan.junk_paths, plan.max_apis)
     progress("cProfile of (a) and (c)")
-    with _closing(bench.message_send("profile")) as workload:
-        results.profiles = compare(workload, bench.switch, bench.sdk, plan.profile_calls)
+    for workload in (bench.message_send("httpx"), RequestsWorkload("requests", bench.port)):
+        with _closing(workload):
+            results.profiles[workload.library] = compare(
+                workload, bench.switch, bench.sdk, plan.profile_calls
+            )
 
 
-def _body_workloads(port: int, plan: Plan) -> list[tuple[Workload, int]]:
-    """GETs of user/list bodies of each size, the media download, and an errcode body."""
+def _body_workloads(port: int, plan: Plan) -> Iterator[tuple[Workload, int]]:
+    """GETs of user/list bodies of each size, the media download and an errcode body from
+    the server, then the 100 B and 10 MB bodies again from an in-memory transport."""
     user_list = f"/cgi-bin/user/list?access_token={_TOKEN}&department_id=1"
+    media = f"/cgi-bin/media/get?access_token={_TOKEN}&media_id=M1"
     large = plan.large_body_calls
-    bodies = [
+    for name, target, calls in (
         ("JSON 100 B", f"{user_list}&size=100", plan.calls),
-        ("JSON 1 MB", f"{user_list}&size={MIB}", max(large * 4, 2)),
+        ("JSON 1 MB", f"{user_list}&size={MIB}", large * 4),
         ("JSON 10 MB", f"{user_list}&size={10 * MIB}", large),
-        (
-            f"media {MEDIA_SIZE // MIB} MB binary",
-            f"/cgi-bin/media/get?access_token={_TOKEN}&media_id=M1",
-            large,
-        ),
+        (f"media {MEDIA_SIZE // MIB} MB binary", media, large),
         ("JSON errcode 60011", f"{user_list}&errcode=60011", plan.calls),
-    ]
-    return [
-        (HttpxWorkload(name, port, target, post=False, parse=False), calls)
-        for name, target, calls in bodies
-    ]
+    ):
+        yield HttpxWorkload(name, port, target, post=False, parse=False), calls
+    for name, target, body, content_type in (
+        ("JSON 100 B", user_list, json_body("/cgi-bin/user/list", 100), _JSON),
+        ("JSON 10 MB", user_list, json_body("/cgi-bin/user/list", 10 * MIB), _JSON),
+        (f"media {MEDIA_SIZE // MIB} MB binary", media, media_body(), "image/jpeg"),
+    ):
+        transport = canned_transport(body, content_type)
+        workload = HttpxWorkload(
+            f"{name}, {IN_MEMORY}", port, target, post=False, parse=False, transport=transport
+        )
+        yield workload, plan.calls
 
 
 @contextmanager
