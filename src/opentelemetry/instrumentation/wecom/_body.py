@@ -100,3 +100,14 @@ def _errmsg_in(window: bytes) -> Optional[str]:
     except ValueError:
         return None  # cut mid-string by the window, or not a string
     return value if isinstance(value, str) else None
+
+
+def outcome_of_fields(errcode: object, errmsg: object) -> BodyOutcome:
+    """The outcome carried by ``errcode``/``errmsg`` values of a parsed body or an SDK object."""
+    if isinstance(errcode, bool) or errcode is None:
+        return NO_OUTCOME
+    try:
+        code = int(errcode)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return NO_OUTCOME
+    return BodyOutcome(code, errmsg if isinstance(errmsg, str) else None)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Callable, Final, NamedTuple, Optional
+from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
 
 from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -21,7 +21,7 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
-from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome
+from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import (
@@ -43,6 +43,7 @@ _SCOPE_KEY: Final = context.create_key("wecom-call-scope")
 call_logger: Final = logging.getLogger("opentelemetry.instrumentation.wecom")
 
 RequestJson = Callable[[], Optional[Mapping[str, Any]]]
+T = TypeVar("T")
 
 
 class ResponseInfo(NamedTuple):
@@ -174,6 +175,30 @@ class WeComCall:
         finally:
             context.detach(token)
 
+    def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call ``function`` with the span current.
+
+        An exception ends the call and is re-raised unchanged; otherwise the caller
+        ends the call with what ``function`` returned.
+        """
+        with self.activated():
+            try:
+                return function(*args, **kwargs)
+            except BaseException as exception:
+                self.finish_exception(exception)
+                raise
+
+    async def run_async(
+        self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> T:
+        """The coroutine twin of :meth:`run`."""
+        with self.activated():
+            try:
+                return await function(*args, **kwargs)
+            except BaseException as exception:
+                self.finish_exception(exception)
+                raise
+
     @contained
     def finish_response(self, response: ResponseInfo, outcome: BodyOutcome = NO_OUTCOME) -> None:
         """End the call with the response the app received and the errcode found in its body."""
@@ -188,8 +213,14 @@ class WeComCall:
         extension.on_response(self, response)
 
     @contained
-    def finish_exception(self, exception: BaseException, outcome: BodyOutcome = NO_OUTCOME) -> None:
-        """End the call with the exception the app will see (re-raised by the caller, unchanged)."""
+    def finish_exception(self, exception: BaseException) -> None:
+        """End the call with the exception the app will see (re-raised by the caller, unchanged).
+
+        SDK exceptions that carry the WeCom ``errcode`` (wechatpy, wecomkit) are business errors.
+        """
+        outcome = outcome_of_fields(
+            getattr(exception, "errcode", None), getattr(exception, "errmsg", None)
+        )
         self._finish(outcome, exception=exception)
 
     @contained

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
-from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome
+from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._call import ResponseInfo
 from opentelemetry.instrumentation.wecom.transports._common import outcome_of_body
 
@@ -22,18 +22,18 @@ class ReturnedOutcome(NamedTuple):
 
 
 def outcome_of_exception(exception: BaseException) -> BodyOutcome:
-    return _outcome_of_fields(
+    return outcome_of_fields(
         getattr(exception, "errcode", None), getattr(exception, "errmsg", None)
     )
 
 
 def outcome_of_result(result: Any) -> ReturnedOutcome:
     if isinstance(result, Mapping):
-        outcome = _outcome_of_fields(result.get("errcode"), result.get("errmsg"))
+        outcome = outcome_of_fields(result.get("errcode"), result.get("errmsg"))
         return ReturnedOutcome(outcome, _info(None, None, None, payload=result))
     if hasattr(result, "errcode"):
         return ReturnedOutcome(
-            _outcome_of_fields(result.errcode, getattr(result, "errmsg", None)), None
+            outcome_of_fields(result.errcode, getattr(result, "errmsg", None)), None
         )
     body = _read_body(result)
     if body is None:
@@ -64,13 +64,3 @@ def _info(
     payload: Optional[Mapping[str, Any]] = None,
 ) -> ResponseInfo:
     return ResponseInfo(status_code, content_type, content_length, body, payload)
-
-
-def _outcome_of_fields(errcode: object, errmsg: object) -> BodyOutcome:
-    if isinstance(errcode, bool) or errcode is None:
-        return NO_OUTCOME
-    try:
-        code = int(errcode)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return NO_OUTCOME
-    return BodyOutcome(code, errmsg if isinstance(errmsg, str) else None)

@@ -21,10 +21,7 @@ from opentelemetry.instrumentation.wecom import _telemetry
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome
 from opentelemetry.instrumentation.wecom._call import WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._outcomes import (
-    outcome_of_exception,
-    outcome_of_result,
-)
+from opentelemetry.instrumentation.wecom._outcomes import outcome_of_result
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,22 +63,13 @@ def _finish_returned(call: WeComCall, result: Any) -> None:
         call.finish_outcome(returned.outcome)
 
 
-def _finish_raised(call: WeComCall, exception: BaseException) -> None:
-    call.finish_exception(exception, outcome_of_exception(exception))
-
-
 def _wrap_sync(api: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = _begin(api)
         if call is None:
             return function(*args, **kwargs)
-        with call.activated():
-            try:
-                result = function(*args, **kwargs)
-            except BaseException as exception:
-                _finish_raised(call, exception)
-                raise
+        result = call.run(function, *args, **kwargs)
         _finish_returned(call, result)
         return result
 
@@ -94,12 +82,7 @@ def _wrap_coroutine(api: str, function: Callable[..., Any]) -> Callable[..., Any
         call = _begin(api)
         if call is None:
             return await function(*args, **kwargs)
-        with call.activated():
-            try:
-                result = await function(*args, **kwargs)
-            except BaseException as exception:
-                _finish_raised(call, exception)
-                raise
+        result = await call.run_async(function, *args, **kwargs)
         _finish_returned(call, result)
         return result
 
@@ -138,7 +121,7 @@ def _wrap_async_generator(api: str, function: Callable[..., Any]) -> Callable[..
             await generator.aclose()
             raise
         except BaseException as exception:
-            _finish_raised(call, exception)
+            call.finish_exception(exception)
             raise
         call.finish_outcome(outcome)
 

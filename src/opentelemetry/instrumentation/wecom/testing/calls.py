@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-REDACTED = "REDACTED"
+from opentelemetry.instrumentation.wecom._redaction import REDACTED, SECRET_PARAMS, scrub
 
-# Query parameters that carry credentials (facts file, "Redaction list").
-SECRET_PARAMS = frozenset(
-    {
-        "access_token",
-        "corpsecret",
-        "secret",
-        "key",
-        "suite_access_token",
-        "provider_access_token",
-        "code",
-        "js_code",
-        "auth_code",
-        "echostr",
-    }
-)
-
-
-_SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=[^&\s'\"]*")
-
-
-def mask_text(text: str) -> str:
-    """Mask ``name=value`` credentials inside free text such as a request line."""
-    return _SECRET_IN_TEXT.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+mask_text = scrub
+"""Mask credentials inside free text such as a request line."""
 
 
 def mask_query(query: Mapping[str, str]) -> dict[str, str]:

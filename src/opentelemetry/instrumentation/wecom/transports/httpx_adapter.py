@@ -38,12 +38,7 @@ def wrap_send(
     call = _begin(args, kwargs)
     if call is None:
         return wrapped(*args, **kwargs)
-    with call.activated():
-        try:
-            response = wrapped(*args, **kwargs)
-        except BaseException as exception:
-            call.finish_exception(exception)
-            raise
+    response = call.run(wrapped, *args, **kwargs)
     _observe(call, response, streamed=bool(kwargs.get("stream", False)))
     return response
 
@@ -57,12 +52,7 @@ async def wrap_async_send(
     call = _begin(args, kwargs)
     if call is None:
         return await wrapped(*args, **kwargs)
-    with call.activated():
-        try:
-            response = await wrapped(*args, **kwargs)
-        except BaseException as exception:
-            call.finish_exception(exception)
-            raise
+    response = await call.run_async(wrapped, *args, **kwargs)
     _observe(call, response, streamed=bool(kwargs.get("stream", False)))
     return response
 

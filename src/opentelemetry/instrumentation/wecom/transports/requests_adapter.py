@@ -55,12 +55,7 @@ def wrap_send(
     call = _begin(args, kwargs)
     if call is None:
         return wrapped(*args, **kwargs)
-    with call.activated():
-        try:
-            response = wrapped(*args, **kwargs)
-        except BaseException as exception:
-            call.finish_exception(exception)
-            raise
+    response = call.run(wrapped, *args, **kwargs)
     _observe(call, response, streamed=bool(kwargs.get("stream", False)))
     return response
 
