@@ -124,3 +124,28 @@ def test_connection_error_message_with_token_is_scrubbed(telemetry: Telemetry) -
     assert span.status.description is not None
     assert "REDACTED" in span.status.description
     assert "CANARYTOKEN42" not in telemetry.dump()
+
+
+def test_threads_each_get_their_own_calls(instrumented: Telemetry, mock: MockWeComServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = _token(mock)
+
+    def work(n: int) -> int:
+        with requests.Session() as session:
+            for _ in range(5):
+                session.get(
+                    f"{mock.api_base_url}user/get",
+                    params={"access_token": token, "userid": "zhangsan" if n % 2 else "ghost"},
+                )
+        return n
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert sorted(pool.map(work, range(16))) == list(range(16))
+    spans = [s for s in instrumented.wecom_spans() if s.name == "wecom user/get"]
+    assert len(spans) == 80
+    assert all(s.parent is None for s in spans)
+    codes = sorted(attrs(s)["wecom.errcode"] for s in spans)
+    assert codes.count(0) == 40
+    assert codes.count(60111) == 40
+    assert instrumented.duration_count() == 81
