@@ -67,7 +67,9 @@ class Stack:
         self.local = local
         self.ports: StackPorts = local.ports
         self.probe = probe
-        self.jaeger = Jaeger(f"http://{HOST}:{self.ports.jaeger_ui}")
+        self.jaeger = Jaeger(
+            f"http://{HOST}:{self.ports.jaeger_ui}", f"{HOST}:{self.ports.jaeger_grpc}"
+        )
         self.prometheus = Prometheus(f"http://{HOST}:{self.ports.prometheus}")
         self.otlp_endpoint = f"{HOST}:{self.ports.otlp_grpc}"
 

@@ -37,7 +37,10 @@ def test_42001_trace_found_by_errcode_with_refresh_and_retry(
     found = poll(errcode_traces, bool, timeout=30)
     assert len(found) == 1, "the 42001 call was not found in Jaeger"
     (trace_id,) = found
-    # Jaeger's attribute search on its query service matches the int attribute by its text.
+    # Jaeger itself filters by attribute (matching the int attribute by its text) in API v3
+    # over gRPC, and in the /api/traces search that Jaeger <= v2.20 still has.
+    assert stack.jaeger.grpc_find_traces(app.service, {"wecom.errcode": "42001"}) == {trace_id}
+    assert stack.jaeger.grpc_find_traces(app.service, {"wecom.errcode": "40014"}) == set()
     search = stack.jaeger.v1_search(app.service, {"wecom.errcode": "42001"})
     assert {t["traceID"] for t in search["data"]} == {trace_id}
 
