@@ -5,22 +5,21 @@ every configuration; switching is ``instrument()`` / ``uninstrument()``. The
 stock instrumentation is installed first and removed last: with requests, the
 stock ``RequestsInstrumentor`` replaces ``Session.send`` by assignment, and its
 ``uninstrument()`` would otherwise restore the wrong function from under the
-``wrapt`` wrapper of ``WeComInstrumentor``.
+``wrapt`` wrapper of ``WeComInstrumentor``. The ``floor`` configuration is a
+reference row, not a product: see :mod:`benchmarks.floor`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Final, Optional
+from typing import Any, Final, Optional, Protocol
 
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 
+from benchmarks.floor import FLOOR_SCOPE, FloorInstrumentation
 from benchmarks.sdk import Sdk
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
 
@@ -31,6 +30,10 @@ STOCK_SCOPES: Final = {
 }
 
 
+class _Installed(Protocol):
+    def uninstrument(self) -> object: ...
+
+
 @dataclass(frozen=True)
 class Configuration:
     key: str
@@ -38,10 +41,13 @@ class Configuration:
     stock: bool = False
     wecom: bool = False
     keep_http_spans: bool = False
+    floor: bool = False
 
     def spans_per_call(self, library: str) -> Counter[str]:
         """The spans one call must produce, by instrumentation scope."""
         expected: Counter[str] = Counter()
+        if self.floor:
+            expected[FLOOR_SCOPE] = 1
         if self.wecom:
             expected[WECOM_SCOPE] = 1
         if self.stock and (self.keep_http_spans or not self.wecom):
@@ -55,13 +61,16 @@ WECOM: Final = Configuration("c", "WeComInstrumentor (default)", wecom=True)
 WECOM_WITH_HTTP: Final = Configuration(
     "d", "WeComInstrumentor + stock, HTTP spans kept", stock=True, wecom=True, keep_http_spans=True
 )
-ALL: Final = (BARE, STOCK, WECOM, WECOM_WITH_HTTP)
+FLOOR: Final = Configuration("floor", "SDK floor: minimal span + metric wrapper", floor=True)
+ALL: Final = (BARE, STOCK, WECOM, WECOM_WITH_HTTP, FLOOR)
 
 
 def label(config: Configuration, library: str) -> str:
     """``(b) httpx + HTTPXClientInstrumentor`` and the like, for reports."""
     stock = {"httpx": "HTTPXClientInstrumentor", "requests": "RequestsInstrumentor"}[library]
     parts = [library]
+    if config.floor:
+        parts.append("minimal span + metric wrapper (SDK floor)")
     if config.stock:
         parts.append(stock)
     if config.wecom:
@@ -77,7 +86,7 @@ class Switch:
     def __init__(self, sdk: Sdk, port: int) -> None:
         self._sdk = sdk
         self._hosts = [f"127.0.0.1:{port}"]
-        self._installed: list[BaseInstrumentor] = []
+        self._installed: list[_Installed] = []
 
     def enable(
         self,
@@ -92,6 +101,12 @@ class Switch:
             "tracer_provider": self._sdk.tracer_provider,
             "meter_provider": meter_provider or self._sdk.meter_provider,
         }
+        if config.floor:
+            floor = FloorInstrumentation(
+                library, self._sdk.tracer_provider, providers["meter_provider"]
+            )
+            floor.instrument()
+            self._installed.append(floor)
         if config.stock:
             stock = HTTPXClientInstrumentor() if library == "httpx" else RequestsInstrumentor()
             stock.instrument(**providers)

@@ -42,6 +42,13 @@ def describe() -> dict[str, str]:
     return info
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine adds noise."""
+    if not hasattr(os, "getloadavg"):
+        return "n/a"
+    return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:

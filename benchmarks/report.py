@@ -158,9 +158,13 @@ def budgets(results: Results) -> list[str]:
         stock = paired(matrix.samples["b"], bare, ratio=False).median
         wecom = paired(matrix.samples["c"], bare, ratio=False).median
         share = wecom / stock if stock > 0 else float("inf")
+        floor = ""
+        if "floor" in matrix.samples:
+            floor_cost = paired(matrix.samples["floor"], bare, ratio=False).median
+            floor = f" (the SDK floor adds {floor_cost:.1f})"
         lines.append(
-            f"{matrix.title}: (c) adds {wecom:.1f} µs/call, (b) adds {stock:.1f}: "
-            f"{share:.2f} of (b)'s cost (budget <= {SHARE_BUDGET}): "
+            f"{matrix.title}: (c) adds {wecom:.1f} µs/call, (b) adds {stock:.1f}{floor}: "
+            f"(c) is {share:.2f} of (b)'s cost (budget <= {SHARE_BUDGET}): "
             f"{_verdict(share <= SHARE_BUDGET, quick)}"
         )
     for matrix in results.bodies:

@@ -121,6 +121,7 @@ class _Bench:
 
 def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
     started = time.perf_counter()
+    load_at_start = machine.load_average()
     results = Results(plan, machine.describe())
     sdk = Sdk()
     try:
@@ -130,6 +131,8 @@ def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
     finally:
         sdk.shutdown()
     results.seconds = time.perf_counter() - started
+    results.machine["load average at start"] = load_at_start
+    results.machine["load average at end"] = machine.load_average()
     return results
 
 

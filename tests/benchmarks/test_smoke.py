@@ -17,8 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Spans per call of each configuration: (a) bare, (b) stock, (c) WeCom, (d) both, HTTP kept.
-EXPECTED_SPANS = {"a": 0, "b": 1, "c": 1, "d": 2}
+# Spans per call of each configuration: (a) bare, (b) stock, (c) WeCom, (d) both, HTTP kept,
+# and the reference row of a minimal span + metric wrapper.
+EXPECTED_SPANS = {"a": 0, "b": 1, "c": 1, "d": 2, "floor": 1}
 
 
 @pytest.fixture(scope="module")
