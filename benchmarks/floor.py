@@ -72,8 +72,16 @@ class FloorInstrumentation:
         finally:
             context.detach(token)
         end = time.time_ns()
-        outcome = {"wecom.status": "ok", "wecom.errcode": 0}
-        span.set_attributes({**outcome, "http.response.status_code": response.status_code})
+        span.set_attributes(
+            {
+                "wecom.status": "ok",
+                "wecom.errcode": 0,
+                "http.response.status_code": response.status_code,
+            }
+        )
         span.end(end_time=end)
-        self._duration.record((end - start) / 1e9, {"wecom.api": "message/send", **outcome})
+        self._duration.record(
+            (end - start) / 1e9,
+            {"wecom.api": "message/send", "wecom.status": "ok", "wecom.errcode": 0},
+        )
         return response

@@ -37,6 +37,8 @@ OTHER: Final = "stdlib / other"
 _INSTRUMENTATION: Final = frozenset({AREAS[0][0], AREAS[1][0], AREAS[2][0], "wrapt"})
 
 FunctionKey = tuple[str, int, str]
+# pstats rows: (primitive calls, calls, own time, cumulative time, callers' rows).
+Row = tuple[int, int, float, float, dict[FunctionKey, tuple[int, int, float, float]]]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def profile(
     finally:
         switch.disable()
     stats = pstats.Stats(profiler)
-    raw: dict[FunctionKey, tuple[int, int, float, float, dict[FunctionKey, tuple]]] = stats.stats  # type: ignore[attr-defined]
+    raw: dict[FunctionKey, Row] = stats.stats  # type: ignore[attr-defined]
     return Profile(
         config=config.key,
         calls=calls,
@@ -83,7 +85,7 @@ def profile(
     )
 
 
-def _by_area(raw: dict[FunctionKey, tuple]) -> dict[str, float]:
+def _by_area(raw: dict[FunctionKey, Row]) -> dict[str, float]:
     areas: dict[str, float] = defaultdict(float)
     for (filename, _, _), (_, _, tottime, _, callers) in raw.items():
         area = area_of(filename)
@@ -98,7 +100,7 @@ def _by_area(raw: dict[FunctionKey, tuple]) -> dict[str, float]:
     return dict(sorted(areas.items(), key=lambda item: -item[1]))
 
 
-def _caller_shares(callers: dict[FunctionKey, tuple]) -> dict[str, float]:
+def _caller_shares(callers: dict[FunctionKey, tuple[int, int, float, float]]) -> dict[str, float]:
     """The fraction of a C function's own time spent on behalf of each caller area."""
     per_area: dict[str, float] = defaultdict(float)
     for (filename, _, _), caller_stats in callers.items():
@@ -108,7 +110,7 @@ def _caller_shares(callers: dict[FunctionKey, tuple]) -> dict[str, float]:
 
 
 def _top(
-    raw: dict[FunctionKey, tuple], calls: int, count: int
+    raw: dict[FunctionKey, Row], calls: int, count: int
 ) -> list[tuple[str, float, float, int]]:
     """The instrumentation functions (ours, SDK, API, wrapt) with the most own time."""
     rows = []

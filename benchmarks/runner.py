@@ -138,7 +138,11 @@ def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
 
 def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) -> None:
     progress("httpx and requests, configurations (a)-(d)")
-    for workload in (bench.message_send("httpx"), RequestsWorkload("requests", bench.port)):
+    clients: tuple[Workload, ...] = (
+        bench.message_send("httpx"),
+        RequestsWorkload("requests", bench.port),
+    )
+    for workload in clients:
         results.matrices.append(bench.matrix(workload, ALL, rounds=plan.rounds, calls=plan.calls))
     progress(f"async httpx, {plan.in_flight} calls in flight")
     results.in_flight = bench.matrix(
@@ -148,19 +152,20 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
         calls=plan.in_flight,
     )
     progress("response bodies: 100 B, 1 MB, 10 MB JSON, 10 MB media, errcode, in memory")
-    for workload, calls in _body_workloads(bench.port, plan):
+    for body_workload, calls in _body_workloads(bench.port, plan):
         results.bodies.append(
-            bench.matrix(workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
+            bench.matrix(body_workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
         )
     progress(f"memory over {plan.memory_checkpoints[-1]:,} calls")
-    with _closing(bench.message_send("memory")) as workload:
+    with _closing(bench.message_send("memory")) as memory_workload:
         results.memory = memory_checkpoints(
-            workload, bench.switch, bench.sdk, plan.memory_checkpoints
+            memory_workload, bench.switch, bench.sdk, plan.memory_checkpoints
         )
     progress(f"metric series after {plan.junk_paths:,} junk paths")
     results.series = junk_path_series(bench.port, bench.switch, plan.junk_paths, plan.max_apis)
     progress("cProfile of (a) and (c)")
-    for workload in (bench.message_send("httpx"), RequestsWorkload("requests", bench.port)):
+    clients = (bench.message_send("httpx"), RequestsWorkload("requests", bench.port))
+    for workload in clients:
         with _closing(workload):
             results.profiles[workload.library] = compare(
                 workload, bench.switch, bench.sdk, plan.profile_calls
