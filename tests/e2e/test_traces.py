@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Callable
 
 import pytest
@@ -161,3 +162,38 @@ def test_jaeger_restart_loses_no_span(
     finally:
         stack.local.start("jaeger")
     assert poll(lambda: span_count("during"), lambda n: n >= 50, timeout=60) == 50
+
+
+def test_tail_sampling_keeps_partial_failures_and_slow_traces(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    """Healthy-looking traces that the policies must keep: errcode 0 but some recipients
+    dropped (``wecom.message.partial_failure``), and traces over 3 s (the bundled threshold)."""
+    app = make_app("keep")
+    client = wechatpy_client(mock, timeout=5)
+    partial, slow = 12, 12
+    for _ in range(partial):
+        with app.tracer.start_as_current_span("broadcast"):
+            result = client.message.send_text(mock.agent_id, ["zhangsan", "Nobody"], "hi")
+            assert result["errcode"] == 0
+    for _ in range(slow):
+        start = time.time_ns()
+        # Timestamps 3.5 s apart: the latency policy looks at the trace's span timestamps.
+        app.tracer.start_span("nightly export", start_time=start).end(start + 3_500_000_000)
+    app.flush()
+
+    def roots() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for span in stack.jaeger.spans(app.service):
+            if not span.get("parentSpanId"):
+                counts[span["name"]] = counts.get(span["name"], 0) + 1
+        return counts
+
+    expected = {"broadcast": partial, "nightly export": slow}
+    assert poll(roots, lambda c: c == expected, timeout=40) == expected
+    flagged = [
+        s
+        for s in stack.jaeger.spans(app.service)
+        if attributes(s).get("wecom.message.partial_failure") is True
+    ]
+    assert len(flagged) == partial
