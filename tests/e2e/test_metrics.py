@@ -14,7 +14,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
-from tests.e2e.backends import poll
+from tests.e2e.backends import get_json, poll
 from tests.e2e.conftest import App, Stack
 
 pytestmark = pytest.mark.e2e
@@ -177,3 +177,46 @@ def test_every_dashboard_query_runs_on_the_live_prometheus(
                 answered += bool(result)
     # Most panels have data after one instrumented app ran (alerts/rate limits may not).
     assert answered >= 6
+
+
+def test_jaeger_monitor_tab_reads_span_metrics_from_prometheus(
+    stack: Stack, mock: MockWeComServer, make_app: Callable[..., App]
+) -> None:
+    """Jaeger's SPM API (the Monitor tab) answers from the span metrics in Prometheus."""
+    app = make_app("monitor")
+    client = wechatpy_client(mock, timeout=5)
+    # rate() needs the counter to grow after Prometheus first saw it: one call, wait for the
+    # series, then more calls spread over several scrapes.
+    client.user.get("lisi")
+    app.flush()
+    series = f'traces_span_metrics_calls_total{{service_name="{app.service}"}}'
+    poll(lambda: stack.prometheus.query(series), bool, timeout=30)
+    for _ in range(3):
+        client.user.get("lisi")
+        app.flush()
+        time.sleep(1.1)
+
+    def operations() -> set[str]:
+        now_ms = int(time.time() * 1000)
+        payload = get_json(
+            f"{stack.jaeger.base_url}/api/metrics/calls",
+            {
+                "service": app.service,
+                "spanKind": "client",
+                "groupByOperation": "true",
+                "endTs": str(now_ms),
+                "lookback": "300000",
+                "step": "5000",
+                "ratePer": "60000",
+            },
+        )
+        names = set()
+        for metric in (payload or {}).get("metrics", []):
+            labels = {label["name"]: label["value"] for label in metric.get("labels", [])}
+            points = metric.get("metricPoints", [])
+            if any(point.get("gaugeValue", {}).get("doubleValue") for point in points):
+                names.add(labels.get("operation", ""))
+        return names
+
+    found = poll(operations, lambda names: "wecom user/get" in names, timeout=30)
+    assert "wecom user/get" in found
