@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.wecom._body import (
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"errcode":0,"errmsg":"ok"}', BodyOutcome(0, "ok")),
+        (b'{"errcode":0,"errmsg":"ok"}', BodyOutcome(0, None)),
         (
             b'{"errcode": 42001, "errmsg": "access_token expired"}',
             BodyOutcome(42001, "access_token expired"),
@@ -49,7 +49,7 @@ def test_top_level_errcode_first_wins_over_nested_ones() -> None:
     body = json.dumps(
         {"errcode": 0, "errmsg": "ok", "result": [{"errcode": 60111} for _ in range(3000)]}
     ).encode()
-    assert outcome_of(body) == BodyOutcome(0, "ok")
+    assert outcome_of(body) == BodyOutcome(0, None)
 
 
 def test_an_errcode_in_the_middle_of_a_huge_body_is_not_searched() -> None:
@@ -64,6 +64,10 @@ def test_windows_of_a_streamed_body() -> None:
         BodyOutcome(93000, "invalid webhook url")
     )
     assert outcome_of_windows(b'{"data":[1,2', b'3],"errcode":7}').errcode == 7
+
+
+def test_the_errmsg_of_a_success_is_not_read() -> None:
+    assert outcome_of(b'{"errcode":0,"errmsg":"ok","data":1}').errmsg is None
 
 
 @pytest.mark.parametrize(

@@ -51,21 +51,43 @@ def outcome_of(body: bytes) -> BodyOutcome:
 
 
 def outcome_of_windows(head: bytes, tail: bytes) -> BodyOutcome:
-    """The errcode and errmsg found in the first and last bytes of a body.
+    """The errcode (and, for a failure, the errmsg) in the first and last bytes of a body.
 
     ``tail`` is empty when ``head`` is the whole body. The first ``errcode`` of
-    the head wins; failing that, the last one of the tail.
+    the head wins; failing that, the last one of the tail. The errmsg of a
+    success (``"ok"``) is not read: it says nothing.
     """
     for window, position in ((head, head.find(_ERRCODE_KEY)), (tail, tail.rfind(_ERRCODE_KEY))):
         if position >= 0:
-            errcode = _int_after(window, position + len(_ERRCODE_KEY))
+            errcode = _int_at(window, position + len(_ERRCODE_KEY))
             if errcode is not None:
-                return BodyOutcome(errcode, _errmsg_in(window))
+                return BodyOutcome(errcode, _errmsg_in(window) if errcode != 0 else None)
     return NO_OUTCOME
 
 
-def _int_after(window: bytes, index: int) -> Optional[int]:
-    """Parse ``: 42001`` or ``: "42001"`` starting at ``index``."""
+def int_member(window: bytes, key: bytes) -> Optional[int]:
+    """The integer value of the first ``"key": 123`` (or ``"key": "123"``) in ``window``."""
+    position = window.find(key)
+    return None if position < 0 else _int_at(window, position + len(key))
+
+
+def str_member(window: bytes, key: bytes, max_length: int) -> Optional[str]:
+    """The value of the first ``"key": "text"`` in ``window``, if short and unescaped."""
+    position = window.find(key)
+    if position < 0:
+        return None
+    index = _skip_colon(window, position + len(key))
+    if index is None or index >= len(window) or window[index] != 0x22:  # '"'
+        return None
+    end = window.find(b'"', index + 1, index + 2 + max_length)
+    if end < 0:
+        return None
+    value = window[index + 1 : end]
+    return None if b"\\" in value else value.decode("utf-8", "replace")
+
+
+def _skip_colon(window: bytes, index: int) -> Optional[int]:
+    """The index after ``<spaces>:<spaces>`` at ``index``, or None if there is no colon."""
     end = len(window)
     while index < end and window[index] in _WHITESPACE:
         index += 1
@@ -74,6 +96,16 @@ def _int_after(window: bytes, index: int) -> Optional[int]:
     index += 1
     while index < end and window[index] in _WHITESPACE:
         index += 1
+    return index
+
+
+def _int_at(window: bytes, index: int) -> Optional[int]:
+    """Parse ``: 42001`` or ``: "42001"`` starting at ``index``."""
+    found = _skip_colon(window, index)
+    if found is None:
+        return None
+    index = found
+    end = len(window)
     if index < end and window[index] == 0x22:  # '"': some gateways quote the number
         index += 1
     start = index

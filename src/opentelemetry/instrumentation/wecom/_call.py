@@ -13,9 +13,10 @@ import time
 import traceback
 from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import Token
 from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
 
-from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
+from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -42,7 +43,7 @@ _SCOPE_KEY: Final = context.create_key("wecom-call-scope")
 
 call_logger: Final = logging.getLogger("opentelemetry.instrumentation.wecom")
 
-RequestJson = Callable[[], Optional[Mapping[str, Any]]]
+RequestBody = Callable[[], Optional[bytes]]
 T = TypeVar("T")
 
 
@@ -119,7 +120,7 @@ class WeComCall:
         *,
         method: Optional[str] = None,
         target: Optional[RequestTarget] = None,
-        request_json: Optional[RequestJson] = None,
+        request_body: Optional[RequestBody] = None,
         opens_scope: bool = False,
     ) -> WeComCall:
         """Start the span. ``opens_scope`` marks a decorated function that may contain calls."""
@@ -141,22 +142,31 @@ class WeComCall:
         if opens_scope:
             call._scope = _Scope()
         if span.is_recording():
-            call._describe_request(request_json)
+            call._describe_request(request_body)
         return call
 
     @contained
-    def _describe_request(self, request_json: Optional[RequestJson]) -> None:
+    def _describe_request(self, request_body: Optional[RequestBody]) -> None:
+        attributes: dict[str, AttributeValue] = {}
         if self.target is not None:
-            self.span.set_attribute(
-                attr.URL_FULL,
-                redacted_url(self.target, self.telemetry.settings.extra_redact_params),
+            attributes[attr.URL_FULL] = redacted_url(
+                self.target, self.telemetry.settings.extra_redact_params
             )
-        if self._extension is not None and request_json is not None:
-            self._extension.before_call(self, request_json)
+        if self._extension is not None and request_body is not None:
+            self._extension_before_call(self._extension, request_body, attributes)
+        self.span.set_attributes(attributes)
 
-    @contextmanager
-    def activated(self) -> Iterator[None]:
-        """Make the span current while the wrapped client runs.
+    @contained
+    def _extension_before_call(
+        self,
+        extension: Extension,
+        request_body: RequestBody,
+        attributes: dict[str, AttributeValue],
+    ) -> None:
+        extension.before_call(self, request_body, attributes)
+
+    def _activate(self) -> Token[Context]:
+        """Make the span current while the wrapped client runs; returns the token to detach.
 
         Marks the context so nested sends (redirect hops) are not recorded twice
         and, unless ``keep_http_spans`` is set, so the stock httpx/requests
@@ -169,7 +179,12 @@ class WeComCall:
             ctx = context.set_value(_ACTIVE_CALL_KEY, True, ctx)
             if not self.telemetry.settings.keep_http_spans:
                 ctx = context.set_value(_SUPPRESS_HTTP_INSTRUMENTATION_KEY, True, ctx)
-        token = context.attach(ctx)
+        return context.attach(ctx)
+
+    @contextmanager
+    def activated(self) -> Iterator[None]:
+        """:meth:`_activate` as a context manager, for code between yields (generators)."""
+        token = self._activate()
         try:
             yield
         finally:
@@ -181,36 +196,46 @@ class WeComCall:
         An exception ends the call and is re-raised unchanged; otherwise the caller
         ends the call with what ``function`` returned.
         """
-        with self.activated():
-            try:
-                return function(*args, **kwargs)
-            except BaseException as exception:
-                self.finish_exception(exception)
-                raise
+        token = self._activate()
+        try:
+            return function(*args, **kwargs)
+        except BaseException as exception:
+            self.finish_exception(exception)
+            raise
+        finally:
+            context.detach(token)
 
     async def run_async(
         self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
     ) -> T:
         """The coroutine twin of :meth:`run`."""
-        with self.activated():
-            try:
-                return await function(*args, **kwargs)
-            except BaseException as exception:
-                self.finish_exception(exception)
-                raise
+        token = self._activate()
+        try:
+            return await function(*args, **kwargs)
+        except BaseException as exception:
+            self.finish_exception(exception)
+            raise
+        finally:
+            context.detach(token)
 
     @contained
     def finish_response(self, response: ResponseInfo, outcome: BodyOutcome = NO_OUTCOME) -> None:
         """End the call with the response the app received and the errcode found in its body."""
         if self._ended:
             return
+        attributes: dict[str, AttributeValue] = {}
         if self._extension is not None and self._records_point() and self.span.is_recording():
-            self._extension_on_response(self._extension, response)
-        self._finish(outcome, status_code=response.status_code)
+            self._extension_on_response(self._extension, response, attributes)
+        self._finish(outcome, status_code=response.status_code, attributes=attributes)
 
     @contained
-    def _extension_on_response(self, extension: Extension, response: ResponseInfo) -> None:
-        extension.on_response(self, response)
+    def _extension_on_response(
+        self,
+        extension: Extension,
+        response: ResponseInfo,
+        attributes: dict[str, AttributeValue],
+    ) -> None:
+        extension.on_response(self, response, attributes)
 
     @contained
     def finish_exception(self, exception: BaseException) -> None:
@@ -249,7 +274,12 @@ class WeComCall:
         *,
         status_code: Optional[int] = None,
         exception: Optional[BaseException] = None,
+        attributes: Optional[dict[str, AttributeValue]] = None,
     ) -> None:
+        """Classify the outcome, complete and end the span, record the point.
+
+        ``attributes`` are the extension's response attributes, set with the core's in one go.
+        """
         if self._ended:
             return
         self._ended = True
@@ -271,7 +301,14 @@ class WeComCall:
 
         try:
             if span.is_recording():
-                self._describe_outcome(outcome, status, error_type, status_code, exception)
+                self._describe_outcome(
+                    outcome,
+                    status,
+                    error_type,
+                    status_code=status_code,
+                    exception=exception,
+                    attributes={} if attributes is None else attributes,
+                )
         finally:
             span.end(end_time=end_ns)
 
@@ -295,20 +332,23 @@ class WeComCall:
         outcome: BodyOutcome,
         status: str,
         error_type: Optional[str],
+        *,
         status_code: Optional[int],
         exception: Optional[BaseException],
+        attributes: dict[str, AttributeValue],
     ) -> None:
         span = self.span
-        attributes: dict[str, AttributeValue] = {attr.WECOM_STATUS: status}
+        attributes[attr.WECOM_STATUS] = status
         if status_code is not None:
             attributes[attr.HTTP_RESPONSE_STATUS_CODE] = status_code
         errcode = outcome.errcode
-        errmsg = self._scrub(outcome.errmsg) if outcome.errmsg else None
+        failed = errcode is not None and errcode != 0
+        errmsg = self._scrub(outcome.errmsg) if failed and outcome.errmsg else None
         if errcode is not None:
             attributes[attr.WECOM_ERRCODE] = errcode
         if errmsg:
             attributes[attr.WECOM_ERRMSG] = errmsg[:ERRMSG_MAX_LENGTH]
-        if errcode is not None and errcode != 0:
+        if failed and errcode is not None:
             category, retryable = classify(errcode)
             attributes[attr.WECOM_ERROR_CATEGORY] = category
             attributes[attr.WECOM_ERROR_RETRYABLE] = retryable

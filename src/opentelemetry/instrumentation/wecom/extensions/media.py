@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from opentelemetry.util.types import AttributeValue
+
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom.extensions._base import Extension
 
@@ -16,10 +18,12 @@ if TYPE_CHECKING:
 
 
 class MediaDownloadExtension(Extension):
-    def on_response(self, call: WeComCall, response: ResponseInfo) -> None:
+    def on_response(
+        self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
+    ) -> None:
         media_type = (response.content_type or "").split(";", 1)[0].strip().lower()
         if not media_type or "json" in media_type or media_type.startswith("text/"):
             return  # an errcode body, described by the core
-        call.span.set_attribute(attr.WECOM_MEDIA_CONTENT_TYPE, media_type)
+        attributes[attr.WECOM_MEDIA_CONTENT_TYPE] = media_type
         if response.content_length is not None:
-            call.span.set_attribute(attr.WECOM_MEDIA_SIZE, response.content_length)
+            attributes[attr.WECOM_MEDIA_SIZE] = response.content_length

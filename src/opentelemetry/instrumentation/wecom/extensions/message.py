@@ -10,31 +10,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from opentelemetry.util.types import AttributeValue
+
 from opentelemetry.instrumentation.wecom import _attributes as attr
+from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member
 from opentelemetry.instrumentation.wecom.extensions._base import Extension
 
 if TYPE_CHECKING:
-    from opentelemetry.instrumentation.wecom._call import RequestJson, ResponseInfo, WeComCall
+    from opentelemetry.instrumentation.wecom._call import RequestBody, ResponseInfo, WeComCall
 
 RECIPIENT_KINDS: Final = ("invaliduser", "invalidparty", "invalidtag", "unlicenseduser")
 _MSGTYPE_MAX_LENGTH: Final = 32
+# Every recipient kind's key contains one of these; a body without them has dropped no one.
+_DROPPED_MARKERS: Final = (b'"invalid', b'"unlicenseduser"')
 
 
 class MessageSendExtension(Extension):
-    def before_call(self, call: WeComCall, request_json: RequestJson) -> None:
-        body = request_json()
-        if body is None:
+    def before_call(
+        self, call: WeComCall, request_body: RequestBody, attributes: dict[str, AttributeValue]
+    ) -> None:
+        body = request_body()
+        if not body:
             return
-        msgtype = body.get("msgtype")
-        if isinstance(msgtype, str) and msgtype:
-            call.span.set_attribute(attr.WECOM_MESSAGE_MSGTYPE, msgtype[:_MSGTYPE_MAX_LENGTH])
-        agent_id = body.get("agentid")
-        if isinstance(agent_id, int) and not isinstance(agent_id, bool):
-            call.span.set_attribute(attr.WECOM_AGENT_ID, agent_id)
-        elif isinstance(agent_id, str) and agent_id.isdigit():
-            call.span.set_attribute(attr.WECOM_AGENT_ID, int(agent_id))
+        head = body[:WINDOW]  # the top-level fields come first in every SDK's encoding
+        msgtype = str_member(head, b'"msgtype"', _MSGTYPE_MAX_LENGTH)
+        if msgtype:
+            attributes[attr.WECOM_MESSAGE_MSGTYPE] = msgtype
+        agent_id = int_member(head, b'"agentid"')
+        if agent_id is not None:
+            attributes[attr.WECOM_AGENT_ID] = agent_id
 
-    def on_response(self, call: WeComCall, response: ResponseInfo) -> None:
+    def on_response(
+        self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
+    ) -> None:
+        if response.payload is None and not _may_list_dropped(response.body):
+            return
         payload = response.json()
         if payload is None:
             return
@@ -46,7 +56,12 @@ class MessageSendExtension(Extension):
             count = sum(1 for recipient in value.split("|") if recipient)
             if count:
                 dropped = True
-                call.span.set_attribute(f"{attr.WECOM_MESSAGE_INVALID_PREFIX}{kind}", count)
+                attributes[f"{attr.WECOM_MESSAGE_INVALID_PREFIX}{kind}"] = count
                 call.count_invalid_recipients(kind, count)
         if dropped and payload.get("errcode", 0) == 0:
-            call.span.set_attribute(attr.WECOM_MESSAGE_PARTIAL_FAILURE, True)
+            attributes[attr.WECOM_MESSAGE_PARTIAL_FAILURE] = True
+
+
+def _may_list_dropped(body: bytes | None) -> bool:
+    """A cheap scan that spares parsing the (usual) response that dropped no one."""
+    return body is not None and any(marker in body for marker in _DROPPED_MARKERS)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from opentelemetry.util.types import AttributeValue
+
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom.extensions._base import Extension
 
@@ -16,10 +18,12 @@ if TYPE_CHECKING:
 
 
 class TokenExtension(Extension):
-    def on_response(self, call: WeComCall, response: ResponseInfo) -> None:
+    def on_response(
+        self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
+    ) -> None:
         payload = response.json()
         if payload is None:
             return
         expires_in = payload.get("expires_in")
         if isinstance(expires_in, int) and not isinstance(expires_in, bool):
-            call.span.set_attribute(attr.WECOM_TOKEN_EXPIRES_IN, expires_in)
+            attributes[attr.WECOM_TOKEN_EXPIRES_IN] = expires_in

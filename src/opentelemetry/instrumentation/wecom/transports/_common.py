@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.wecom._body import (
     looks_like_json,
     outcome_of,
 )
-from opentelemetry.instrumentation.wecom._call import RequestJson, WeComCall, inside_call
+from opentelemetry.instrumentation.wecom._call import RequestBody, WeComCall, inside_call
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 
@@ -29,10 +29,10 @@ def telemetry_for_new_call() -> Optional[Telemetry]:
 
 
 def begin_call(
-    telemetry: Telemetry, method: str, target: RequestTarget, request_json: RequestJson
+    telemetry: Telemetry, method: str, target: RequestTarget, request_body: RequestBody
 ) -> WeComCall:
     api = telemetry.api_namer.name(target.path)
-    return WeComCall.begin(telemetry, api, method=method, target=target, request_json=request_json)
+    return WeComCall.begin(telemetry, api, method=method, target=target, request_body=request_body)
 
 
 def outcome_of_body(content_type: Optional[str], body: bytes) -> BodyOutcome:

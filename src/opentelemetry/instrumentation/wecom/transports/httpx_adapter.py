@@ -8,7 +8,7 @@ from the bytes the app iterated.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from functools import partial
 from typing import Any, Callable, Optional
 
@@ -16,7 +16,6 @@ import httpx
 
 from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom.transports._common import (
     begin_call,
@@ -69,15 +68,14 @@ def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]
     if not telemetry.settings.is_wecom_host(url.host, port):
         return None
     target = RequestTarget(scheme, url.host, port, url.path, url.query.decode("ascii", "replace"))
-    return begin_call(telemetry, request.method, target, partial(_request_json, request))
+    return begin_call(telemetry, request.method, target, partial(_request_body, request))
 
 
-def _request_json(request: httpx.Request) -> Optional[Mapping[str, Any]]:
+def _request_body(request: httpx.Request) -> Optional[bytes]:
     try:
-        content = request.content
+        return request.content
     except httpx.RequestNotRead:
         return None  # a streamed upload: never read it on the app's behalf
-    return small_json_object(content)
 
 
 @contained

@@ -10,7 +10,7 @@ and would carry the raw token).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import partial
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
@@ -21,7 +21,6 @@ from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from opentelemetry.instrumentation.wecom import _telemetry
 from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall, inside_call
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom.transports._common import (
     begin_call,
@@ -106,13 +105,15 @@ def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]
     if target is None or not telemetry.settings.is_wecom_host(target.host, target.port):
         return None
     method = request.method or "GET"
-    return begin_call(telemetry, method, target, partial(_request_json, request))
+    return begin_call(telemetry, method, target, partial(_request_body, request))
 
 
-def _request_json(request: requests.PreparedRequest) -> Optional[Mapping[str, Any]]:
+def _request_body(request: requests.PreparedRequest) -> Optional[bytes]:
     body = request.body
-    if isinstance(body, (bytes, str)):
-        return small_json_object(body)
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8", "replace")
     return None  # a generator or file upload: never read it on the app's behalf
 
 
