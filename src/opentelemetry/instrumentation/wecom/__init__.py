@@ -18,9 +18,17 @@ The telemetry contract is in docs/telemetry.md, the options in docs/configuratio
 from __future__ import annotations
 
 from opentelemetry.instrumentation.wecom.decorator import wecom_api
-from opentelemetry.instrumentation.wecom.enable import enable
+from opentelemetry.instrumentation.wecom.enable import TelemetrySetup, enable
 from opentelemetry.instrumentation.wecom.errcodes import ErrcodeInfo, explain
 from opentelemetry.instrumentation.wecom.instrumentor import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.version import __version__
 
-__all__ = ["ErrcodeInfo", "WeComInstrumentor", "__version__", "enable", "explain", "wecom_api"]
+__all__ = [
+    "ErrcodeInfo",
+    "TelemetrySetup",
+    "WeComInstrumentor",
+    "__version__",
+    "enable",
+    "explain",
+    "wecom_api",
+]
