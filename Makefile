@@ -5,10 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo test lint format typecheck unit e2e provision bench stack-up stack-down clean
+.PHONY: help venv demo demo-stack test lint format typecheck unit e2e provision bench stack-up stack-down clean
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
+	@echo "make demo-stack the demo against a local collector + Jaeger + Prometheus (needs Go)"
 	@echo "make test       everything CI runs: provision, lint, typecheck, all tests"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -29,6 +30,10 @@ venv: $(BIN)/wecom-otel
 
 demo: venv
 	$(BIN)/wecom-otel demo
+
+demo-stack: provision
+	$(BIN)/wecom-otel stack up
+	$(BIN)/wecom-otel demo --stack
 
 provision: venv
 	$(BIN)/wecom-otel stack build
