@@ -96,3 +96,22 @@ def test_a_broken_extension_costs_only_its_attributes(
     (span,) = instrumented.wecom_spans()
     assert span.end_time is not None
     assert instrumented.duration_count() == 1
+
+
+def test_a_failure_to_make_the_span_current_never_reaches_the_app(
+    instrumented: Telemetry, mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.instrumentation.wecom import _call
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("context bug")
+
+    monkeypatch.setattr(_call.trace, "set_span_in_context", broken)
+    response = httpx.get(
+        f"{mock.api_base_url}gettoken",
+        params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},
+    )
+    assert response.json()["errcode"] == 0
+    (span,) = instrumented.wecom_spans()
+    assert span.attributes is not None
+    assert span.attributes["wecom.errcode"] == 0

@@ -165,6 +165,7 @@ class WeComCall:
     ) -> None:
         extension.before_call(self, request_body, attributes)
 
+    @contained
     def _activate(self) -> Token[Context]:
         """Make the span current while the wrapped client runs; returns the token to detach.
 
@@ -188,7 +189,8 @@ class WeComCall:
         try:
             yield
         finally:
-            context.detach(token)
+            if token is not None:
+                context.detach(token)
 
     def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``function`` with the span current.
@@ -203,7 +205,8 @@ class WeComCall:
             self.finish_exception(exception)
             raise
         finally:
-            context.detach(token)
+            if token is not None:
+                context.detach(token)
 
     async def run_async(
         self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
@@ -216,7 +219,8 @@ class WeComCall:
             self.finish_exception(exception)
             raise
         finally:
-            context.detach(token)
+            if token is not None:
+                context.detach(token)
 
     @contained
     def finish_response(self, response: ResponseInfo, outcome: BodyOutcome = NO_OUTCOME) -> None:
