@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack test lint format typecheck unit e2e provision bench stack-up stack-down clean
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision bench stack-up stack-down clean
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -17,6 +17,7 @@ help:
 	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
 	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
 	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
 
@@ -57,6 +58,23 @@ e2e: provision
 
 test: provision lint typecheck
 	$(BIN)/pytest
+
+# The oldest Python and the lower bounds of the OpenTelemetry ranges in pyproject.toml.
+COMPAT_PYTHON ?= python3.9  # with pyenv: make compat COMPAT_PYTHON=$$(pyenv prefix 3.9.18)/bin/python
+COMPAT_VENV ?= .venv-compat
+COMPAT_PINS := opentelemetry-api==1.36.0 opentelemetry-sdk==1.36.0 \
+	opentelemetry-instrumentation==0.57b0 opentelemetry-semantic-conventions==0.57b0 \
+	opentelemetry-instrumentation-httpx==0.57b0 opentelemetry-instrumentation-requests==0.57b0 \
+	opentelemetry-util-http==0.57b0 opentelemetry-distro==0.57b0 opentelemetry-proto==1.36.0 \
+	opentelemetry-exporter-otlp-proto-grpc==1.36.0 opentelemetry-exporter-otlp-proto-http==1.36.0 \
+	opentelemetry-exporter-otlp-proto-common==1.36.0 wrapt==1.14.1
+
+compat:
+	$(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[dev]' $(COMPAT_PINS)
+	$(COMPAT_VENV)/bin/python -m pytest -m "not e2e" tests/instrumentation tests/errcodes \
+		tests/testing tests/enable tests/zerocode tests/test_public_api.py
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -100,7 +100,7 @@ def test_marker_configures_the_fixture(wecom_mock: MockWeComServer) -> None:
 
 def test_plugin_is_registered_and_cheap_to_import() -> None:
     code = (
-        "import sys, importlib.metadata as m;"
+        "import sys, importlib_metadata as m;"
         "eps = [e for e in m.entry_points(group='pytest11') if e.name == 'wecom_mock'];"
         "assert eps, 'entry point missing';"
         "eps[0].load();"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.metadata import distribution, entry_points
 from typing import Any
 
 import pytest
+from importlib_metadata import distribution, entry_points
 from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
