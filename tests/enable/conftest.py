@@ -14,17 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests._support import require
+
 CHILD_APP = Path(__file__).with_name("child_app.py")
 CHILD_TIMEOUT_S = 60
-
-
-def require(condition: object, reason: str) -> None:
-    """Skip when something optional is missing, but fail under CI=true."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required for this test under CI: {reason}")
-    pytest.skip(reason)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -35,13 +28,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def wecom() -> Iterator[Any]:
-    try:
-        from opentelemetry.instrumentation.wecom.testing import MockWeComServer
-    except ImportError as error:
-        require(False, f"the WeCom mock server is not importable: {error}")
-    with MockWeComServer() as server:
-        yield server
+def wecom(wecom_mock: Any) -> Any:
+    """The package's own ``wecom_mock`` fixture (pytest plugin), under a shorter name."""
+    return wecom_mock
 
 
 def _receiver(kind: str) -> Any:

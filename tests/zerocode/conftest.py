@@ -7,35 +7,24 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests._support import require
+
 APP = Path(__file__).with_name("zerocode_app.py")
 OPENTELEMETRY_INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
 TIMEOUT_S = 60
 
 
-def require(condition: object, reason: str) -> None:
-    """Skip when something optional is missing, but fail under CI=true."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required for this test under CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
-def wecom() -> Iterator[Any]:
-    try:
-        from opentelemetry.instrumentation.wecom.testing import MockWeComServer
-    except ImportError as error:
-        require(False, f"the WeCom mock server is not importable: {error}")
-    with MockWeComServer() as server:
-        yield server
+def wecom(wecom_mock: Any) -> Any:
+    """The package's own ``wecom_mock`` fixture (pytest plugin), under a shorter name."""
+    return wecom_mock
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:
