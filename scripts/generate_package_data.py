@@ -31,24 +31,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.instrumentation.wecom.errcodes import CATEGORIES, OK_CATEGORY
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 SCRIPTS = ROOT / "scripts"
 DATA_DIR = ROOT / "src" / "opentelemetry" / "instrumentation" / "wecom" / "_data"
 
-CATEGORIES = (
-    "auth",
-    "permission",
-    "ip_whitelist",
-    "rate_limit",
-    "invalid_param",
-    "not_found",
-    "system",
-    "quota",
-    "other",
-)
-#: Category of errcode 0 (success); not an error category.
-OK_CATEGORY = "ok"
 
 # The shared table's category names -> ours.
 _CATEGORY_MAP = {

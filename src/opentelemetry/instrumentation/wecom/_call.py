@@ -153,17 +153,13 @@ class WeComCall:
                 self.target, self.telemetry.settings.extra_redact_params
             )
         if self._extension is not None and request_body is not None:
-            self._extension_before_call(self._extension, request_body, attributes)
+            self._run_hook(self._extension.before_call, request_body, attributes)
         self.span.set_attributes(attributes)
 
     @contained
-    def _extension_before_call(
-        self,
-        extension: Extension,
-        request_body: RequestBody,
-        attributes: dict[str, AttributeValue],
-    ) -> None:
-        extension.before_call(self, request_body, attributes)
+    def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
+        """Run an extension hook; a failure costs its attributes, never the call."""
+        hook(self, *args)
 
     @contained
     def _activate(self) -> Token[Context]:
@@ -229,17 +225,8 @@ class WeComCall:
             return
         attributes: dict[str, AttributeValue] = {}
         if self._extension is not None and self._records_point() and self.span.is_recording():
-            self._extension_on_response(self._extension, response, attributes)
+            self._run_hook(self._extension.on_response, response, attributes)
         self._finish(outcome, status_code=response.status_code, attributes=attributes)
-
-    @contained
-    def _extension_on_response(
-        self,
-        extension: Extension,
-        response: ResponseInfo,
-        attributes: dict[str, AttributeValue],
-    ) -> None:
-        extension.on_response(self, response, attributes)
 
     @contained
     def finish_exception(self, exception: BaseException) -> None:

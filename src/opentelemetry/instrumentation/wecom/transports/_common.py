@@ -13,11 +13,24 @@ from opentelemetry.instrumentation.wecom._body import (
     looks_like_json,
     outcome_of,
 )
-from opentelemetry.instrumentation.wecom._call import RequestBody, WeComCall, inside_call
+from opentelemetry.instrumentation.wecom._call import (
+    RequestBody,
+    ResponseInfo,
+    WeComCall,
+    inside_call,
+)
+from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
 
 _SNIFF_BYTES = 64
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def default_port(scheme: str) -> int:
+    """The port a URL without one uses."""
+    return _DEFAULT_PORTS.get(scheme, 443)
 
 
 def telemetry_for_new_call() -> Optional[Telemetry]:
@@ -49,3 +62,9 @@ def parse_content_length(value: Optional[str]) -> Optional[int]:
         return int(value)
     except ValueError:
         return None
+
+
+@contained
+def end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
+    """End a streamed call when the app closes the response, with the errcode it read."""
+    call.finish_response(info, windows.outcome())

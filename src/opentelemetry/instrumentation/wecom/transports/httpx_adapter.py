@@ -19,13 +19,13 @@ from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom.transports._common import (
     begin_call,
+    default_port,
+    end_stream,
     outcome_of_body,
     parse_content_length,
     telemetry_for_new_call,
 )
 from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def wrap_send(
@@ -64,7 +64,7 @@ def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]
     request: httpx.Request = args[0] if args else kwargs["request"]
     url = request.url
     scheme = url.scheme
-    port = url.port or _DEFAULT_PORTS.get(scheme, 443)
+    port = url.port or default_port(scheme)
     if not telemetry.settings.is_wecom_host(url.host, port):
         return None
     target = RequestTarget(scheme, url.host, port, url.path, url.query.decode("ascii", "replace"))
@@ -125,7 +125,7 @@ class _ObservedSyncStream(httpx.SyncByteStream):
         try:
             self._inner.close()
         finally:
-            _end_stream(self._call, self._info, self._windows)
+            end_stream(self._call, self._info, self._windows)
 
 
 class _ObservedAsyncStream(httpx.AsyncByteStream):
@@ -156,9 +156,4 @@ class _ObservedAsyncStream(httpx.AsyncByteStream):
         try:
             await self._inner.aclose()
         finally:
-            _end_stream(self._call, self._info, self._windows)
-
-
-@contained
-def _end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
-    call.finish_response(info, windows.outcome())
+            end_stream(self._call, self._info, self._windows)

@@ -24,13 +24,13 @@ from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._redaction import RequestTarget
 from opentelemetry.instrumentation.wecom.transports._common import (
     begin_call,
+    default_port,
+    end_stream,
     outcome_of_body,
     parse_content_length,
     telemetry_for_new_call,
 )
 from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def wrap_request(
@@ -89,7 +89,7 @@ def _target_of(url: str) -> Optional[RequestTarget]:
     host = parts.hostname
     if not host:
         return None
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
+    port = parts.port or default_port(parts.scheme)
     return RequestTarget(parts.scheme, host, port, parts.path, parts.query)
 
 
@@ -161,13 +161,8 @@ def _observe_stream(
         try:
             close()
         finally:
-            _end_stream(call, info, windows)
+            end_stream(call, info, windows)
 
     response.iter_content = observed_iter_content  # type: ignore[method-assign]
     response.close = observed_close  # type: ignore[method-assign]
     weakref.finalize(response, call.abandon)
-
-
-@contained
-def _end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
-    call.finish_response(info, windows.outcome())
