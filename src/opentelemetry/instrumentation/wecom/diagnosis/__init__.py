@@ -6,6 +6,7 @@ the renderers.
 
 from __future__ import annotations
 
+from opentelemetry.instrumentation.wecom.diagnosis._errors import BackendUnavailable
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
     CAUSES,
     SEVERITIES,
@@ -26,6 +27,7 @@ __all__ = [
     "SEVERITIES",
     "ApiSeries",
     "ApiSummary",
+    "BackendUnavailable",
     "Diagnosis",
     "ErrcodeSummary",
     "Finding",
