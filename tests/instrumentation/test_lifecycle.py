@@ -8,8 +8,8 @@ import requests
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
+from opentelemetry.instrumentation.wecom._transports import _common
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
-from opentelemetry.instrumentation.wecom.transports import _common
 
 from .conftest import Telemetry
 
@@ -82,12 +82,12 @@ def test_an_internal_error_never_reaches_the_app(
 def test_a_broken_extension_costs_only_its_attributes(
     instrumented: Telemetry, mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opentelemetry.instrumentation.wecom.extensions.token import TokenExtension
+    from opentelemetry.instrumentation.wecom._extensions.token import _TokenExtension
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("extension bug")
 
-    monkeypatch.setattr(TokenExtension, "on_response", broken)
+    monkeypatch.setattr(_TokenExtension, "on_response", broken)
     response = httpx.get(
         f"{mock.api_base_url}gettoken",
         params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},

@@ -24,16 +24,12 @@ from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
-from opentelemetry.instrumentation.wecom._redaction import (
-    RequestTarget,
-    redacted_url,
-    scrub,
-    secret_values,
-)
+from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._url import RequestTarget
 from opentelemetry.instrumentation.wecom.errcodes import classify
-from opentelemetry.instrumentation.wecom.extensions import Extension, extension_for
 
 ERRMSG_MAX_LENGTH: Final = 256
 _DESCRIPTION_MAX_LENGTH: Final = 160
@@ -101,7 +97,7 @@ class WeComCall:
         start_ns: int,
         *,
         target: Optional[RequestTarget],
-        extension: Optional[Extension],
+        extension: Optional[_Extension],
     ) -> None:
         self.telemetry = telemetry
         self.api = api
