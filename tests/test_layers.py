@@ -23,6 +23,7 @@ CORE = (
     "_body",
     "_call",
     "_containment",
+    "_encodable",
     "_extensions",
     "_json",
     "_redaction",

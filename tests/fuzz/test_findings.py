@@ -144,10 +144,10 @@ def test_iter_content_raises_when_called_and_a_handled_misuse_is_no_failure(rig:
 
 @pytest.mark.parametrize("mode", [HttpxRead(), RequestsRead()], ids=lambda m: m.name)
 def test_a_lone_surrogate_in_the_errmsg_is_encodable(rig: Rig, mode: Mode) -> None:
-    body = json.dumps({"errcode": 40014, "errmsg": "invalid access_token \ud800 hint: [x]"})
+    body = json.dumps({"errcode": 40014, "errmsg": "invalid access_token \ud800, hint: [x]"})
     _, got = _run(rig, _case(body=body.encode(), expected_errcode=40014), mode)
     attributes = _only_span_attributes(got)
-    assert attributes["wecom.errmsg"] == "invalid access_token \ufffd hint: [x]"
+    assert attributes["wecom.errmsg"] == "invalid access_token \ufffd, hint: [x]"
     assert got.spans[0].status.description == "WeCom errcode 40014: invalid access_token \ufffd"
 
 
