@@ -22,6 +22,8 @@ def _documented_names(module: str) -> set[str]:
         "opentelemetry.instrumentation.wecom",
         "opentelemetry.instrumentation.wecom.errcodes",
         "opentelemetry.instrumentation.wecom.testing",
+        "opentelemetry.instrumentation.wecom.callbacks",
+        "opentelemetry.instrumentation.wecom.crypto",
     ],
 )
 def test_every_public_name_is_documented(module: str) -> None:
@@ -34,6 +36,8 @@ def test_every_exported_name_exists() -> None:
         "opentelemetry.instrumentation.wecom",
         "opentelemetry.instrumentation.wecom.errcodes",
         "opentelemetry.instrumentation.wecom.testing",
+        "opentelemetry.instrumentation.wecom.callbacks",
+        "opentelemetry.instrumentation.wecom.crypto",
     ):
         imported = importlib.import_module(module)
         for name in imported.__all__:

@@ -18,6 +18,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
 )
+from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
 from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
 from opentelemetry.instrumentation.wecom.version import __version__
 
@@ -65,6 +66,7 @@ class Telemetry:
             description="Duration of WeCom API calls, by API and business outcome (errcode).",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        self.deliveries = DeliveryTracker()
         self.invalid_recipients: Counter = meter.create_counter(
             INVALID_RECIPIENTS_METRIC,
             unit="{recipient}",

@@ -12,10 +12,10 @@ Importing this package needs only the standard library; the callback crypto need
 from __future__ import annotations
 
 from opentelemetry.instrumentation.wecom._redaction import REDACTED
+from opentelemetry.instrumentation.wecom.crypto import WeComCrypto, WeComCryptoError
 
 from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
 from .calls import CallRecord
-from .crypto import WeComCrypto, WeComCryptoError
 from .directory import Directory
 from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
 from .sdk import wechatpy_client
