@@ -42,6 +42,13 @@ SERVER_PORT: Final = "server.port"
 URL_FULL: Final = "url.full"
 URL_PATH: Final = "url.path"
 
+# The semantic-convention `exception` event.
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
+
 # Values of `wecom.status`.
 STATUS_OK: Final = "ok"
 STATUS_BUSINESS_ERROR: Final = "business_error"

@@ -49,12 +49,6 @@ _DESCRIPTION_MAX_LENGTH: Final = 160
 DeliverySource = Callable[[], Optional[DeliveryTracker]]
 
 
-def instrumentor_deliveries() -> Optional[DeliveryTracker]:
-    """The sends remembered by the active ``WeComInstrumentor`` (None when not instrumented)."""
-    telemetry = _telemetry.active()
-    return None if telemetry is None else telemetry.deliveries
-
-
 class CallbackRecorder:
     """Everything a middleware needs to record the callbacks of one WeCom app."""
 
@@ -68,7 +62,7 @@ class CallbackRecorder:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         tracer_provider: Optional[TracerProvider] = None,
         meter_provider: Optional[MeterProvider] = None,
-        deliveries: DeliverySource = instrumentor_deliveries,
+        deliveries: DeliverySource = _telemetry.active_deliveries,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         keys = (token, encoding_aes_key, receive_id)
