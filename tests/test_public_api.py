@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "opentelemetry.instrumentation.wecom",
     "opentelemetry.instrumentation.wecom.errcodes",
     "opentelemetry.instrumentation.wecom.testing",
+    "opentelemetry.instrumentation.wecom.diagnosis",
 ]
 
 
