@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
 )
+from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
 from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
 from opentelemetry.instrumentation.wecom.version import __version__
 
@@ -67,6 +68,7 @@ class Telemetry:
             description="Duration of WeCom API calls, by API and business outcome (errcode).",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        self.deliveries = DeliveryTracker()
         self.invalid_recipients: Counter = meter.create_counter(
             INVALID_RECIPIENTS_METRIC,
             unit="{recipient}",
@@ -83,6 +85,15 @@ def activate(telemetry: Optional[Telemetry]) -> None:
     """Make ``telemetry`` the one decorated calls record into (``None`` on uninstrument)."""
     global _active  # noqa: PLW0603 - the single switch that instrument()/uninstrument() flip
     _active = telemetry
+
+
+def active_deliveries() -> Optional[DeliveryTracker]:
+    """The template cards the instrumentor's calls remembered (None when not instrumented).
+
+    The callback middleware, which no ``instrument()`` builds, links clicks to these sends.
+    """
+    telemetry = _active
+    return None if telemetry is None else telemetry.deliveries
 
 
 def current() -> Telemetry:
