@@ -54,7 +54,7 @@ def _encodable_sequence(values: Sequence[object]) -> AttributeValue:
     cleaned = [encodable_value(v) for v in values]  # type: ignore[arg-type]
     if any(type(new) is not type(old) for new, old in zip(cleaned, values)):
         return tuple(str(v) for v in cleaned)
-    return tuple(cleaned)  # type: ignore[return-value]
+    return tuple(cleaned)
 
 
 def encodable_attributes(

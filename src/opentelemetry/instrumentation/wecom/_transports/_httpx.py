@@ -21,32 +21,20 @@ from opentelemetry.instrumentation.wecom._transports._common import (
     Wrapper,
     begin_call,
     end_stream,
-    finish_read,
     may_record,
+    observe,
     read_response_info,
-    streamed_response_info,
 )
-from opentelemetry.instrumentation.wecom._transports._streams import StreamWatch
+from opentelemetry.instrumentation.wecom._transports._common import (
+    send_wrapper as common_send_wrapper,
+)
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows, StreamWatch
 from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 
 def send_wrapper(telemetry: Telemetry) -> Wrapper:
     """The wrapper of ``httpx.Client.send``, recording into ``telemetry``."""
-
-    def wrap_send(
-        wrapped: Callable[..., httpx.Response],
-        instance: httpx.Client,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> httpx.Response:
-        call = _begin(telemetry, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        response = call.run(wrapped, *args, **kwargs)
-        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-        return response
-
-    return wrap_send
+    return common_send_wrapper(telemetry, _begin, _observe)
 
 
 def async_send_wrapper(telemetry: Telemetry) -> Wrapper:
@@ -104,25 +92,34 @@ def _request_body(request: httpx.Request) -> Optional[bytes]:
 
 @contained
 def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
-    content_type = response.headers.get("content-type")
-    if not streamed or response.is_closed:
-        # A streamed response that is already closed came whole from its transport
-        # (``httpx.MockTransport``, a caching transport): its body is in memory now.
-        finish_read(call, _read_info(response, content_type))
-        return
-    info = streamed_response_info(
-        response.status_code, content_type, response.headers.get("content-length")
-    )
-    watch = StreamWatch(content_type)
-    stream = response.stream
+    # A streamed response that is already closed came whole from its transport
+    # (``httpx.MockTransport``, a caching transport): its body is in memory now.
+    read = not streamed or _read_whole(response)
+    observe(call, response, read=read, watch_stream=_watch_stream)
+
+
+def _read_whole(response: httpx.Response) -> bool:
+    if not response.is_closed:
+        return False
+    try:
+        response.content  # noqa: B018
+    except httpx.ResponseNotRead:
+        return False
+    return True
+
+
+def _watch_stream(
+    call: WeComCall, response: httpx.Response, info: ResponseInfo, windows: BodyWindows
+) -> None:
+    watch = StreamWatch(windows)
     ended = partial(_end, call, info, watch, weakref.ref(response))
+    stream = response.stream
     if isinstance(stream, httpx.AsyncByteStream):
         response.stream = _ObservedAsyncStream(stream, call, watch, ended)
         response.aiter_bytes = _observed_aiter_bytes(response.aiter_bytes, call, watch)  # type: ignore[method-assign]
     else:
         response.stream = _ObservedSyncStream(stream, call, watch, ended)
         response.iter_bytes = _observed_iter_bytes(response.iter_bytes, call, watch)  # type: ignore[method-assign]
-    weakref.finalize(response, call.abandon)
 
 
 @contained
@@ -142,14 +139,6 @@ def _end(
     if closed is not None:
         closed.__dict__.pop("iter_bytes", None)
         closed.__dict__.pop("aiter_bytes", None)
-
-
-def _read_info(response: httpx.Response, content_type: Optional[str]) -> ResponseInfo:
-    try:
-        body = response.content
-    except httpx.ResponseNotRead:  # closed unread: the status is all there is
-        return streamed_response_info(response.status_code, content_type, None)
-    return read_response_info(response.status_code, content_type, body)
 
 
 def _failed(call: WeComCall, exception: BaseException) -> None:

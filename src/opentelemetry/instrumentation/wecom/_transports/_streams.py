@@ -21,6 +21,10 @@ from opentelemetry.instrumentation.wecom._containment import contained
 class BodyWindows:
     """The head and the rolling tail of a body read chunk by chunk."""
 
+    def sibling(self) -> BodyWindows:
+        """Empty windows for another reading of the same body."""
+        return BodyWindows(self._content_type)
+
     @property
     def fed(self) -> bool:
         """Whether any byte was read."""
@@ -67,9 +71,9 @@ class StreamWatch:
 
     __slots__ = ("_active", "_deferred", "decoded", "raw")
 
-    def __init__(self, content_type: Optional[str]) -> None:
-        self.raw = BodyWindows(content_type)
-        self.decoded = BodyWindows(content_type)
+    def __init__(self, raw: BodyWindows) -> None:
+        self.raw = raw
+        self.decoded = raw.sibling()
         self._active = 0
         self._deferred: Optional[Callable[[], None]] = None
 
