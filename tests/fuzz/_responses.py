@@ -28,6 +28,7 @@ URL_TOKEN = "CANARYurlTOKEN0123"
 HOP_TOKEN = "CANARYhopTOKEN4567"
 CORP_SECRET = "CANARYcorpSECRET89"
 ISSUED_TOKEN = "CANARYissuedTOKEN"
+REQUEST_CODE = "CANARYrequestCODE"  # a one-time code in a request body
 BOM = b"\xef\xbb\xbf"
 
 APIS: dict[str, str] = {
@@ -267,7 +268,11 @@ def cases(draw: st.DrawFn) -> Case:
     """One odd WeCom call."""
     path = draw(st.sampled_from(sorted(APIS)))
     method = APIS[path]
-    request_json = {"touser": "a|b", "msgtype": "text"} if method == "POST" else None
+    request_json = (
+        {"touser": "a|b", "msgtype": "text", "text": {"content": "hi"}, "code": REQUEST_CODE}
+        if method == "POST"
+        else None
+    )
     decoded, errcode, well_formed = draw(_decoded_body(path))
     body, content_encoding, truthful = draw(_encoding(decoded))
     status = draw(st.sampled_from(STATUSES))

@@ -137,15 +137,18 @@ class WireServer:
 
     def __exit__(self, *exc: object) -> None:
         self._stopped.set()
-        self._listener.close()
         self._accepter.join(timeout=5)
+        self._listener.close()
         for thread in self._threads:
             thread.join(timeout=5)
 
     def _accept(self) -> None:
+        self._listener.settimeout(0.2)  # closing a listener does not wake a blocked accept()
         while not self._stopped.is_set():
             try:
                 connection, _ = self._listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
             thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
