@@ -34,7 +34,11 @@ KUSTOMIZE = ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.1", "kustomize")
 KUBECONFORM = ("github.com/yannh/kubeconform/cmd/kubeconform", "v0.8.0", "kubeconform")
 KUBERNETES = ("k8s.io/kubernetes", "v1.34.2")
 PROMETHEUS_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0")
-CRD_FILES = ("monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheuses.yaml")
+CRD_FILES = (
+    "monitoring.coreos.com_prometheusrules.yaml",
+    "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_prometheuses.yaml",
+)
 DEFINITIONS = "_definitions.json"
 # The file name template kubeconform's -schema-location takes for a directory of these schemas.
 LOCATION_TEMPLATE = "{{ .ResourceKind }}{{ .KindSuffix }}.json"
@@ -63,14 +67,20 @@ def tool_paths(cache: Path | None = None) -> Tools:
     return Tools(
         cache / "bin" / f"kustomize-{KUSTOMIZE[1]}",
         cache / "bin" / f"kubeconform-{KUBECONFORM[1]}",
-        cache / "kubeconform-schemas" / f"kubernetes-{KUBERNETES[1]}-prometheus-operator-{PROMETHEUS_OPERATOR[1]}",
+        cache
+        / "kubeconform-schemas"
+        / f"kubernetes-{KUBERNETES[1]}-prometheus-operator-{PROMETHEUS_OPERATOR[1]}",
     )
 
 
 def _go() -> str:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    go = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+    )
     if go is None:
-        raise SystemExit("k8s_tools: the Go toolchain (`go`) is needed to install kustomize and kubeconform")
+        raise SystemExit(
+            "k8s_tools: the Go toolchain (`go`) is needed to install kustomize and kubeconform"
+        )
     return go
 
 
@@ -82,7 +92,9 @@ def go_install(module: str, version: str, binary: str, target: Path) -> Path:
     if target.exists():
         return target
     gobin = target.parent.parent / "tmp" / f"{binary}-{version}"
-    subprocess.run([_go(), "install", f"{module}@{version}"], env=_go_env(GOBIN=str(gobin)), check=True)
+    subprocess.run(
+        [_go(), "install", f"{module}@{version}"], env=_go_env(GOBIN=str(gobin)), check=True
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(gobin / binary, target)
     return target
@@ -98,13 +110,15 @@ def module_dir(module: str, version: str) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        raise SystemExit(f"k8s_tools: go mod download {module}@{version} failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(
+            f"k8s_tools: go mod download {module}@{version} failed:\n{result.stdout}{result.stderr}"
+        )
     return Path(json.loads(result.stdout)["Dir"])
 
 
 def kind_suffix(group: str, version: str) -> str:
     """kubeconform's ``KindSuffix``: ``-v1``, ``-apps-v1``, ``-rbac-v1``, ``-monitoring-v1``."""
-    return f"-{group.split('.')[0].lower()}-{version}" if group else f"-{version}"
+    return f"-{group.split('.', maxsplit=1)[0].lower()}-{version}" if group else f"-{version}"
 
 
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
@@ -215,7 +229,11 @@ def ensure_tools(cache: Path | None = None) -> Tools:
 def find_tools(cache: Path | None = None) -> tuple[Tools, list[str]]:
     """The provisioned tools, and what of them is missing (nothing is built)."""
     paths = tool_paths(cache)
-    absent = [str(p) for p in (paths.kustomize, paths.kubeconform, paths.schemas / DEFINITIONS) if not p.exists()]
+    absent = [
+        str(p)
+        for p in (paths.kustomize, paths.kubeconform, paths.schemas / DEFINITIONS)
+        if not p.exists()
+    ]
     return paths, absent
 
 
