@@ -32,6 +32,13 @@ SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 URL_FULL: Final = "url.full"
 
+# The semantic-convention `exception` event.
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
+
 # Values of `wecom.status`.
 STATUS_OK: Final = "ok"
 STATUS_BUSINESS_ERROR: Final = "business_error"

@@ -1,8 +1,10 @@
 """The tracer, instruments and settings that every WeCom call records into.
 
-One :class:`Telemetry` is active at a time: the one built by
-``WeComInstrumentor.instrument()``, or, for the ``wecom_api`` decorator used on
-its own, a default one on the global providers built on first use.
+``WeComInstrumentor.instrument()`` builds one :class:`Telemetry` and hands it
+to the wrappers it installs. The ``wecom_api`` decorator, which no
+``instrument()`` call builds, looks it up with :func:`current`: the
+instrumentor's while it is instrumented, otherwise a default one on the global
+providers, built on first use.
 """
 
 from __future__ import annotations
@@ -78,14 +80,9 @@ _default: Optional[Telemetry] = None
 
 
 def activate(telemetry: Optional[Telemetry]) -> None:
-    """Make ``telemetry`` the one calls record into (``None`` on uninstrument)."""
+    """Make ``telemetry`` the one decorated calls record into (``None`` on uninstrument)."""
     global _active  # noqa: PLW0603 - the single switch that instrument()/uninstrument() flip
     _active = telemetry
-
-
-def active() -> Optional[Telemetry]:
-    """The telemetry of the instrumentor, or ``None`` when it is not instrumented."""
-    return _active
 
 
 def current() -> Telemetry:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom._call import RequestBody, ResponseInfo, WeComCall
 
 
-class Extension:
+class _Extension:
     """Hooks for one family of WeCom APIs. The default hooks do nothing.
 
     Both run only while the call's span is recording and are contained by the

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator
-from typing import Any, Callable, Optional, TypeVar, cast
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Callable, NamedTuple, Optional, TypeVar, cast
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from opentelemetry.instrumentation.wecom import _telemetry
-from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome
-from opentelemetry.instrumentation.wecom._call import WeComCall
+from opentelemetry.instrumentation.wecom._body import (
+    NO_OUTCOME,
+    BodyOutcome,
+    outcome_of_body,
+    outcome_of_fields,
+)
+from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._outcomes import outcome_of_result
+from opentelemetry.instrumentation.wecom._transports import read_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,11 +61,34 @@ def _begin(api: str) -> Optional[WeComCall]:
 
 @contained
 def _finish_returned(call: WeComCall, result: Any) -> None:
-    returned = outcome_of_result(result)
+    returned = _outcome_of_result(result)
     if returned.response is not None:
         call.finish_response(returned.response, returned.outcome)
     else:
         call.finish_outcome(returned.outcome)
+
+
+class _Returned(NamedTuple):
+    outcome: BodyOutcome
+    response: Optional[ResponseInfo]
+
+
+def _outcome_of_result(result: Any) -> _Returned:
+    """The WeCom outcome of what a decorated function returned.
+
+    Accepted shapes: a mapping with ``errcode`` (a parsed WeCom body), an object
+    with an ``errcode`` attribute (SDK result objects), and an httpx or requests
+    response whose body the function has already read.
+    """
+    if isinstance(result, Mapping):
+        outcome = outcome_of_fields(result.get("errcode"), result.get("errmsg"))
+        return _Returned(outcome, ResponseInfo(None, None, None, None, result))
+    if hasattr(result, "errcode"):
+        return _Returned(outcome_of_fields(result.errcode, getattr(result, "errmsg", None)), None)
+    info = read_response(result)
+    if info is None or info.body is None:
+        return _Returned(NO_OUTCOME, None)
+    return _Returned(outcome_of_body(info.content_type, info.body), info)
 
 
 def _wrap_sync(api: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,7 +140,7 @@ def _wrap_async_generator(api: str, function: Callable[..., Any]) -> Callable[..
                         item = await generator.__anext__()
                     except StopAsyncIteration:
                         break
-                item_outcome = outcome_of_result(item).outcome
+                item_outcome = _outcome_of_result(item).outcome
                 if item_outcome.errcode is not None:
                     outcome = item_outcome
                 yield item

@@ -16,50 +16,74 @@ import httpx
 
 from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._redaction import RequestTarget
-from opentelemetry.instrumentation.wecom.transports._common import (
+from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._transports._common import (
+    Wrapper,
     begin_call,
-    default_port,
     end_stream,
-    outcome_of_body,
-    parse_content_length,
-    telemetry_for_new_call,
+    finish_read,
+    may_record,
+    read_response_info,
+    streamed_response_info,
 )
-from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 
-def wrap_send(
-    wrapped: Callable[..., httpx.Response],
-    instance: httpx.Client,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> httpx.Response:
-    call = _begin(args, kwargs)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    response = call.run(wrapped, *args, **kwargs)
-    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-    return response
+def send_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``httpx.Client.send``, recording into ``telemetry``."""
+
+    def wrap_send(
+        wrapped: Callable[..., httpx.Response],
+        instance: httpx.Client,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
+        call = _begin(telemetry, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        response = call.run(wrapped, *args, **kwargs)
+        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        return response
+
+    return wrap_send
 
 
-async def wrap_async_send(
-    wrapped: Callable[..., Awaitable[httpx.Response]],
-    instance: httpx.AsyncClient,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> httpx.Response:
-    call = _begin(args, kwargs)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    response = await call.run_async(wrapped, *args, **kwargs)
-    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-    return response
+def async_send_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``httpx.AsyncClient.send``, recording into ``telemetry``."""
+
+    async def wrap_async_send(
+        wrapped: Callable[..., Awaitable[httpx.Response]],
+        instance: httpx.AsyncClient,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
+        call = _begin(telemetry, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        response = await call.run_async(wrapped, *args, **kwargs)
+        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        return response
+
+    return wrap_async_send
+
+
+def read_response(result: object) -> Optional[ResponseInfo]:
+    """What the core needs of ``result`` if it is an ``httpx.Response`` whose body was read."""
+    if not isinstance(result, httpx.Response):
+        return None
+    try:
+        body = result.content
+    except httpx.ResponseNotRead:
+        return None  # a streamed response the app has not read: never read it on its behalf
+    return read_response_info(result.status_code, result.headers.get("content-type"), body)
 
 
 @contained
-def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]:
-    telemetry = telemetry_for_new_call()
-    if telemetry is None:
+def _begin(
+    telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Optional[WeComCall]:
+    if not may_record():
         return None
     request: httpx.Request = args[0] if args else kwargs["request"]
     url = request.url
@@ -82,15 +106,10 @@ def _request_body(request: httpx.Request) -> Optional[bytes]:
 def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
     content_type = response.headers.get("content-type")
     if not streamed:
-        body = response.content
-        info = ResponseInfo(response.status_code, content_type, len(body), body)
-        call.finish_response(info, outcome_of_body(content_type, body))
+        finish_read(call, read_response_info(response.status_code, content_type, response.content))
         return
-    info = ResponseInfo(
-        response.status_code,
-        content_type,
-        parse_content_length(response.headers.get("content-length")),
-        None,
+    info = streamed_response_info(
+        response.status_code, content_type, response.headers.get("content-length")
     )
     windows = BodyWindows(content_type)
     stream = response.stream

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry.instrumentation.wecom import _attributes as attr
-from opentelemetry.instrumentation.wecom.extensions._base import Extension
+from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 
 
-class TokenExtension(Extension):
+class _TokenExtension(_Extension):
     def on_response(
         self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
     ) -> None:

@@ -20,8 +20,8 @@ from opentelemetry.trace import ProxyTracerProvider
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.wecom._export_config import SignalConfig, resolve_signal
 from opentelemetry.instrumentation.wecom._export_health import ExportHealth
+from opentelemetry.instrumentation.wecom._instrumentor import WeComInstrumentor
 from opentelemetry.instrumentation.wecom._settings import resolve_settings
-from opentelemetry.instrumentation.wecom.instrumentor import WeComInstrumentor
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider

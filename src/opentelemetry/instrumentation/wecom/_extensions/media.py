@@ -11,19 +11,20 @@ from typing import TYPE_CHECKING
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry.instrumentation.wecom import _attributes as attr
-from opentelemetry.instrumentation.wecom.extensions._base import Extension
+from opentelemetry.instrumentation.wecom._body import is_textual, media_type
+from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 
 
-class MediaDownloadExtension(Extension):
+class _MediaDownloadExtension(_Extension):
     def on_response(
         self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
     ) -> None:
-        media_type = (response.content_type or "").split(";", 1)[0].strip().lower()
-        if not media_type or "json" in media_type or media_type.startswith("text/"):
+        kind = media_type(response.content_type)
+        if not kind or is_textual(kind):
             return  # an errcode body, described by the core
-        attributes[attr.WECOM_MEDIA_CONTENT_TYPE] = media_type
+        attributes[attr.WECOM_MEDIA_CONTENT_TYPE] = kind
         if response.content_length is not None:
             attributes[attr.WECOM_MEDIA_SIZE] = response.content_length

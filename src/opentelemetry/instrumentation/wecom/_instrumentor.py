@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Collection
-from typing import Any, Final
+from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
@@ -17,13 +17,10 @@ from opentelemetry.instrumentation.wecom._settings import resolve_settings
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom.package import _instruments
 
-# (module, class, method, adapter module, wrapper) for each patched method.
-_PATCHES: Final = (
-    ("httpx", "Client", "send", "httpx_adapter", "wrap_send"),
-    ("httpx", "AsyncClient", "send", "httpx_adapter", "wrap_async_send"),
-    ("requests.sessions", "Session", "send", "requests_adapter", "wrap_send"),
-    ("requests.sessions", "Session", "request", "requests_adapter", "wrap_request"),
-)
+
+def _installed(client: str) -> bool:
+    """Whether ``client`` can be imported; its adapter is imported only then."""
+    return importlib.util.find_spec(client) is not None
 
 
 class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -44,18 +41,37 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
         )
+        # The decorator, which no instrument() call builds, records into the same telemetry.
         _telemetry.activate(telemetry)
-        for module, cls, method, adapter, wrapper in _PATCHES:
-            if importlib.util.find_spec(module.split(".", 1)[0]) is None:
-                continue
-            adapter_module = importlib.import_module(
-                f"opentelemetry.instrumentation.wecom.transports.{adapter}"
+
+        if _installed("httpx"):
+            from opentelemetry.instrumentation.wecom._transports import _httpx  # noqa: PLC0415
+
+            wrap_function_wrapper("httpx", "Client.send", _httpx.send_wrapper(telemetry))
+            wrap_function_wrapper("httpx", "AsyncClient.send", _httpx.async_send_wrapper(telemetry))
+
+        if _installed("requests"):
+            from opentelemetry.instrumentation.wecom._transports import _requests  # noqa: PLC0415
+
+            wrap_function_wrapper(
+                "requests.sessions", "Session.send", _requests.send_wrapper(telemetry)
             )
-            wrap_function_wrapper(module, f"{cls}.{method}", getattr(adapter_module, wrapper))
+            # Only to silence the stock requests instrumentation for WeCom URLs.
+            wrap_function_wrapper(
+                "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
+            )
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for module, cls, method, _, _ in _PATCHES:
-            if importlib.util.find_spec(module.split(".", 1)[0]) is None:
-                continue
-            unwrap(getattr(importlib.import_module(module), cls), method)
+        if _installed("httpx"):
+            import httpx  # noqa: PLC0415
+
+            unwrap(httpx.Client, "send")
+            unwrap(httpx.AsyncClient, "send")
+
+        if _installed("requests"):
+            import requests.sessions  # noqa: PLC0415
+
+            unwrap(requests.sessions.Session, "send")
+            unwrap(requests.sessions.Session, "request")
+
         _telemetry.activate(None)

@@ -13,50 +13,74 @@ import weakref
 from collections.abc import Iterator
 from functools import partial
 from typing import Any, Callable, Optional, Union
-from urllib.parse import urlsplit
 
 import requests
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
-from opentelemetry.instrumentation.wecom import _telemetry
 from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall, inside_call
 from opentelemetry.instrumentation.wecom._containment import contained
-from opentelemetry.instrumentation.wecom._redaction import RequestTarget
-from opentelemetry.instrumentation.wecom.transports._common import (
+from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._transports._common import (
+    Wrapper,
     begin_call,
-    default_port,
     end_stream,
-    outcome_of_body,
-    parse_content_length,
-    telemetry_for_new_call,
+    finish_read,
+    may_record,
+    read_response_info,
+    streamed_response_info,
 )
-from opentelemetry.instrumentation.wecom.transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._url import target_of
 
 
-def wrap_request(
-    wrapped: Callable[..., requests.Response],
-    instance: requests.Session,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> requests.Response:
-    if not _stock_instrumentation_active(instance) or not _should_silence_http_spans(args, kwargs):
-        return wrapped(*args, **kwargs)
-    with suppress_http_instrumentation():
-        return wrapped(*args, **kwargs)
+def request_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``requests.Session.request``: silences the stock instrumentation only."""
+
+    def wrap_request(
+        wrapped: Callable[..., requests.Response],
+        instance: requests.Session,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        if not _stock_instrumentation_active(instance) or not _should_silence_http_spans(
+            telemetry, args, kwargs
+        ):
+            return wrapped(*args, **kwargs)
+        with suppress_http_instrumentation():
+            return wrapped(*args, **kwargs)
+
+    return wrap_request
 
 
-def wrap_send(
-    wrapped: Callable[..., requests.Response],
-    instance: requests.Session,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> requests.Response:
-    call = _begin(args, kwargs)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    response = call.run(wrapped, *args, **kwargs)
-    _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-    return response
+def send_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``requests.Session.send``, recording into ``telemetry``."""
+
+    def wrap_send(
+        wrapped: Callable[..., requests.Response],
+        instance: requests.Session,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        call = _begin(telemetry, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        response = call.run(wrapped, *args, **kwargs)
+        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        return response
+
+    return wrap_send
+
+
+def read_response(result: object) -> Optional[ResponseInfo]:
+    """What the core needs of ``result`` if it is a ``requests.Response`` whose body was read."""
+    # requests has no public "has the body been read" test; reading ``content`` of a
+    # streamed response would consume it on the app's behalf.
+    if not isinstance(result, requests.Response) or not getattr(result, "_content_consumed", False):
+        return None
+    body = result.content
+    if not isinstance(body, bytes):
+        return None
+    return read_response_info(result.status_code, result.headers.get("content-type"), body)
 
 
 def _stock_instrumentation_active(session: requests.Session) -> bool:
@@ -71,37 +95,30 @@ def _stock_instrumentation_active(session: requests.Session) -> bool:
 
 
 @contained
-def _should_silence_http_spans(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    telemetry = _telemetry.active()
-    if telemetry is None or telemetry.settings.keep_http_spans or inside_call():
+def _should_silence_http_spans(
+    telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bool:
+    if telemetry.settings.keep_http_spans or inside_call():
         return False
     url = args[1] if len(args) > 1 else kwargs.get("url")
     if isinstance(url, bytes):
         url = url.decode("ascii", "replace")
     if not isinstance(url, str):
         return False
-    target = _target_of(url)
+    target = target_of(url)
     return target is not None and telemetry.settings.is_wecom_host(target.host, target.port)
 
 
-def _target_of(url: str) -> Optional[RequestTarget]:
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        return None
-    port = parts.port or default_port(parts.scheme)
-    return RequestTarget(parts.scheme, host, port, parts.path, parts.query)
-
-
 @contained
-def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[WeComCall]:
-    telemetry = telemetry_for_new_call()
-    if telemetry is None:
+def _begin(
+    telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Optional[WeComCall]:
+    if not may_record():
         return None
     request: requests.PreparedRequest = args[0] if args else kwargs["request"]
     if not request.url:
         return None
-    target = _target_of(request.url)
+    target = target_of(request.url)
     if target is None or not telemetry.settings.is_wecom_host(target.host, target.port):
         return None
     method = request.method or "GET"
@@ -121,15 +138,10 @@ def _request_body(request: requests.PreparedRequest) -> Optional[bytes]:
 def _observe(call: WeComCall, response: requests.Response, *, streamed: bool) -> None:
     content_type = response.headers.get("content-type")
     if not streamed and getattr(response, "_content_consumed", False):
-        body = response.content
-        info = ResponseInfo(response.status_code, content_type, len(body), body)
-        call.finish_response(info, outcome_of_body(content_type, body))
+        finish_read(call, read_response_info(response.status_code, content_type, response.content))
         return
-    info = ResponseInfo(
-        response.status_code,
-        content_type,
-        parse_content_length(response.headers.get("content-length")),
-        None,
+    info = streamed_response_info(
+        response.status_code, content_type, response.headers.get("content-length")
     )
     _observe_stream(call, response, info, BodyWindows(content_type))
 

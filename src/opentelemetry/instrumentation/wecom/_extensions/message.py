@@ -14,7 +14,7 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member
-from opentelemetry.instrumentation.wecom.extensions._base import Extension
+from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom._call import RequestBody, ResponseInfo, WeComCall
@@ -25,7 +25,7 @@ _MSGTYPE_MAX_LENGTH: Final = 32
 _DROPPED_MARKERS: Final = (b'"invalid', b'"unlicenseduser"')
 
 
-class MessageSendExtension(Extension):
+class _MessageSendExtension(_Extension):
     def before_call(
         self, call: WeComCall, request_body: RequestBody, attributes: dict[str, AttributeValue]
     ) -> None:
