@@ -19,6 +19,7 @@ import contextlib
 import json
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -44,8 +45,14 @@ class Telemetry:
     """SDK providers exporting over OTLP/gRPC, instrumented for one mock."""
 
     def __init__(self, service: str, version: str, endpoint: str, mock: MockWeComServer) -> None:
+        # A fresh instance id per Telemetry, as a new process (a deploy) would have.
         resource = Resource.create(
-            {"service.name": service, "service.version": version, "host.name": "e2e-host"}
+            {
+                "service.name": service,
+                "service.version": version,
+                "service.instance.id": str(uuid.uuid4()),
+                "host.name": "e2e-host",
+            }
         )
         self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(
@@ -263,7 +270,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--otlp", required=True, help="HOST:PORT of the collector's OTLP/gRPC")
     parser.add_argument("--healthy", type=float, default=8.0)
     parser.add_argument("--fault", type=float, default=10.0)
-    parser.add_argument("--period", type=float, default=0.25, help="seconds between ticks")
+    parser.add_argument("--period", type=float, default=0.5, help="seconds between ticks")
     parser.add_argument("--start-at", type=float, default=0.0, help="unix time to start at")
     args = parser.parse_args(argv)
 

@@ -1,11 +1,29 @@
 """Diagnosis of WeCom incidents from the traces and metrics the bundled pipeline stores.
 
-Work in progress (issue 9): ``_model.py`` is the result contract shared by the engine and
-the renderers.
+Usage::
+
+    from opentelemetry.instrumentation.wecom.diagnosis import diagnose
+
+    found = diagnose(service="my-app", since=timedelta(minutes=30))  # Prometheus + Jaeger
+    for finding in found.findings:  # most likely root cause first
+        print(finding.severity, finding.cause, finding.summary, finding.remediation)
+
+``diagnose()`` reads through a :class:`Source`: :class:`StoredSource` (Prometheus and Jaeger,
+the default) or :class:`MemorySource` (the spans one process kept with a :class:`SpanKeeper`).
+The causes, how each is detected and the ``--json`` document are in docs/diagnosis.md; the
+JSON Schema ships as ``diagnosis.schema.json`` in this package.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+from opentelemetry.instrumentation.wecom.diagnosis._endpoints import (
+    JAEGER_URL_ENV,
+    PROMETHEUS_URL_ENV,
+)
+from opentelemetry.instrumentation.wecom.diagnosis._engine import diagnose
 from opentelemetry.instrumentation.wecom.diagnosis._errors import BackendUnavailable
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
     CAUSES,
@@ -21,19 +39,65 @@ from opentelemetry.instrumentation.wecom.diagnosis._model import (
     TraceView,
     Window,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._source import (
+    CallKey,
+    CallSeries,
+    CollectorHealth,
+    Grid,
+    Instance,
+    LatencySeries,
+    RecipientSeries,
+    Source,
+    TraceQuery,
+)
+from opentelemetry.instrumentation.wecom.diagnosis._stored import StoredSource
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.wecom.diagnosis._memory import MemorySource, SpanKeeper
 
 __all__ = [
     "CAUSES",
+    "JAEGER_URL_ENV",
+    "PROMETHEUS_URL_ENV",
     "SEVERITIES",
     "ApiSeries",
     "ApiSummary",
     "BackendUnavailable",
+    "CallKey",
+    "CallSeries",
+    "CollectorHealth",
     "Diagnosis",
     "ErrcodeSummary",
     "Finding",
+    "Grid",
+    "Instance",
+    "LatencySeries",
+    "MemorySource",
+    "RecipientSeries",
     "Severity",
+    "Source",
     "SpanEvent",
+    "SpanKeeper",
     "SpanView",
+    "StoredSource",
+    "TraceQuery",
     "TraceView",
     "Window",
+    "diagnose",
 ]
+
+# Names that need the OpenTelemetry SDK (the ``sdk`` extra), imported on first access.
+_LAZY: Final = {"MemorySource": "._memory", "SpanKeeper": "._memory"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

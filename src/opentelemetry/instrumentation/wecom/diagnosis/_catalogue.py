@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from opentelemetry.instrumentation.wecom._extensions import MESSAGE_SEND_APIS, TOKEN_APIS
 from opentelemetry.instrumentation.wecom.diagnosis._observe import FailureKind
 from opentelemetry.instrumentation.wecom.errcodes import classify
-from opentelemetry.instrumentation.wecom.extensions import MESSAGE_SEND_APIS, TOKEN_APIS
 
 #: Access-token errcodes that a refresh cures (access_token, suite_access_token).
 REFRESHABLE: Final = frozenset({42001, 40014, 42009, 40082})
@@ -63,37 +63,48 @@ def http_status(error_type: str | None) -> int | None:
     return None
 
 
+#: What an errcode's category points to once the API-specific rules did not decide.
+_BY_CATEGORY: Final = {
+    "ip_whitelist": "ip_not_trusted",
+    "rate_limit": "rate_limited",
+    "system": "wecom_unavailable",
+    "auth": "token_refresh_failing",  # a wrong corpid/secret seen on a business API
+    "permission": "permission_denied",
+    "invalid_param": "invalid_request",
+    "not_found": "invalid_request",
+}
+#: Categories that decide the cause whatever the API (the token API included).
+_ANY_API: Final = frozenset({"ip_whitelist", "rate_limit", "system"})
+_BY_ERRCODE: Final = {
+    **dict.fromkeys(REFRESHABLE, "token_expired"),
+    **dict.fromkeys(TOKEN_MISSING, "invalid_request"),
+    ROBOT_GONE: "permission_denied",
+}
+
+
+def _without_errcode(error_type: str | None) -> str:
+    status = http_status(error_type)
+    if status is None:
+        return "network_error"  # an exception: connect, read, DNS, TLS, reset
+    if status >= 500:
+        return "wecom_unavailable"
+    return "rate_limited" if status == 429 else "invalid_request"
+
+
 def classify_failure(kind: FailureKind) -> str:
-    """The cause that failed calls of ``kind`` point to, most specific rule first."""
+    """The cause that failed calls of ``kind`` point to, most specific rule first.
+
+    Quota and other errcodes match no pattern: ``unexplained``, with the knowledge base's
+    advice.
+    """
     code = kind.errcode
     if code is None:
-        status = http_status(kind.error_type)
-        if status is None:
-            return "network_error"  # an exception: connect, read, DNS, TLS, reset
-        if status >= 500:
-            return "wecom_unavailable"
-        return "rate_limited" if status == 429 else "invalid_request"
+        return _without_errcode(kind.error_type)
     category, _ = classify(code)
-    if category == "ip_whitelist":
-        return "ip_not_trusted"
-    if category == "rate_limit":
-        return "rate_limited"
-    if category == "system":
-        return "wecom_unavailable"
+    if category in _ANY_API:
+        return _BY_CATEGORY[category]
     if kind.api in TOKEN_APIS:
         return "token_refresh_failing"
     if kind.api in MESSAGE_SEND_APIS and code in RECIPIENT_ERRCODES:
         return "recipients_unreachable"
-    if category == "auth":
-        if code in REFRESHABLE:
-            return "token_expired"
-        if code in TOKEN_MISSING:
-            return "invalid_request"
-        if code == ROBOT_GONE:
-            return "permission_denied"
-        return "token_refresh_failing"  # a wrong corpid/secret seen on a business API
-    if category == "permission":
-        return "permission_denied"
-    if category in ("invalid_param", "not_found"):
-        return "invalid_request"
-    return "unexplained"  # quota, other: said as it is, with the knowledge base's advice
+    return _BY_ERRCODE.get(code) or _BY_CATEGORY.get(category, "unexplained")

@@ -18,11 +18,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
+from opentelemetry.instrumentation.wecom._extensions import TOKEN_APIS
 from opentelemetry.instrumentation.wecom.diagnosis._catalogue import CATALOGUE
 from opentelemetry.instrumentation.wecom.diagnosis._detect import ERROR_RATIO, Anomaly
 from opentelemetry.instrumentation.wecom.diagnosis._model import SEVERITIES, Scalar, Severity
 from opentelemetry.instrumentation.wecom.diagnosis._observe import InstanceId, Observations
-from opentelemetry.instrumentation.wecom.extensions import TOKEN_APIS
 
 #: Anomalies this close (seconds) in time are read as one incident.
 GROUP_GAP_SECONDS: Final = 120.0

@@ -11,8 +11,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Final, Optional
+from typing import Callable, Final, Optional
 
+from opentelemetry.instrumentation.wecom._extensions import TOKEN_APIS
 from opentelemetry.instrumentation.wecom.diagnosis._catalogue import (
     API_LIMIT_PER_MINUTE,
     ROBOT_API,
@@ -35,7 +36,6 @@ from opentelemetry.instrumentation.wecom.diagnosis._series import (
     sum_buckets,
     total,
 )
-from opentelemetry.instrumentation.wecom.extensions import TOKEN_APIS
 
 CALLS_METRIC: Final = "wecom_client_duration_seconds_count"
 LATENCY_METRIC: Final = "wecom_client_duration_seconds_bucket"
@@ -54,6 +54,10 @@ MIN_LATENCY_RISE: Final = 0.05
 MIN_LATENCY_RATIO: Final = 1.5
 MIN_RATE_RATIO: Final = 2.0
 MIN_RATE_PER_MINUTE: Final = 10.0
+#: A latency rise counts when it lasts: a run of this share of the window's steps with calls
+#: (and at least this many steps), so a short burst of noise on a busy host does not.
+SUSTAINED_SHARE: Final = 0.25
+SUSTAINED_STEPS: Final = 3
 #: Baseline steps with calls needed before a 3-sigma rule applies.
 MIN_BASELINE_STEPS: Final = 3
 #: Calls needed before latency says anything.
@@ -207,17 +211,15 @@ def latency(obs: Observations) -> list[Anomaly]:
         if p99 is not None and p99 > P99_LIMIT:
             slow_columns = [j for j, bound in enumerate(series.bounds) if bound > SLOW_BOUND]
             slow_steps = [
-                i
-                for i in frame.window
-                if sum(series.buckets[i][j] for j in slow_columns) > 0
+                i for i in frame.window if sum(series.buckets[i][j] for j in slow_columns) > 0
             ]
             slow = sum(series.buckets[i][j] for i in frame.window for j in slow_columns)
             anomaly.first, anomaly.last = slow_steps[0], slow_steps[-1]
             anomaly.impact = slow
             anomaly.facts["p99_seconds"] = round(p99, 3)
             anomaly.evidence.append(
-                f"{api} p99 is {p99:.2f} s over the window (limit {P99_LIMIT:g} s): "
-                f"{count(slow)} of {count(calls)} calls took over {SLOW_BOUND:g} s ({LATENCY_METRIC})"
+                f"{api} p99 is {p99:.2f} s over the window (limit {P99_LIMIT:g} s): {count(slow)} "
+                f"of {count(calls)} calls took over {SLOW_BOUND:g} s ({LATENCY_METRIC})"
             )
         _against_baseline(obs, api, anomaly)
         if anomaly.last >= 0:
@@ -245,22 +247,35 @@ def _against_baseline(obs: Observations, api: str, anomaly: Anomaly) -> None:
     mean, spread = mean_and_spread([value for value, _ in baseline.values()])
     threshold = max(mean + SIGMAS * spread, mean + MIN_LATENCY_RISE, mean * MIN_LATENCY_RATIO)
     window = _step_means(obs, api, frame.window)
-    flagged = sorted(index for index, (value, _) in window.items() if value > threshold)
-    if not flagged or sum(window[index][1] for index in flagged) < MIN_LATENCY_CALLS:
+    flagged = _longest_run(sorted(window), lambda index: window[index][0] > threshold)
+    needed = max(SUSTAINED_STEPS, math.ceil(SUSTAINED_SHARE * len(window)))
+    if len(flagged) < needed or sum(window[index][1] for index in flagged) < MIN_LATENCY_CALLS:
         return
     slow = sum(window[index][1] for index in flagged)
     worst = max(window[index][0] for index in flagged)
     anomaly.first = min(anomaly.first, flagged[0])
     anomaly.last = max(anomaly.last, flagged[-1])
     anomaly.impact = max(anomaly.impact, slow)
-    anomaly.facts.update(
-        baseline_mean_seconds=round(mean, 4), window_mean_seconds=round(worst, 4)
-    )
+    anomaly.facts.update(baseline_mean_seconds=round(mean, 4), window_mean_seconds=round(worst, 4))
     anomaly.evidence.append(
         f"{api} mean latency reached {worst:.3f} s in {len(flagged)} steps "
         f"{_span(obs, flagged[0], flagged[-1])} ({count(slow)} calls), against a baseline of "
         f"{mean:.3f} s ± {spread:.3f} s ({LATENCY_METRIC}, _sum / _count)"
     )
+
+
+def _longest_run(steps: list[int], flagged: Callable[[int], bool]) -> list[int]:
+    """The longest run of consecutive ``steps`` (steps with calls) that are all flagged."""
+    best: list[int] = []
+    run: list[int] = []
+    for index in steps:
+        if flagged(index):
+            run.append(index)
+            if len(run) > len(best):
+                best = list(run)
+        else:
+            run = []
+    return best
 
 
 def _baseline_was_slow(obs: Observations, api: str) -> bool:
@@ -391,7 +406,9 @@ def token_fetches(obs: Observations) -> list[Anomaly]:
         )
         anomaly.facts.update(token_calls=int(made), business_calls=int(business))
         version = obs.version_of(who)
-        process = f"{who[0]} instance {who[1]}" + (f" (service.version {version})" if version else "")
+        process = f"{who[0]} instance {who[1]}" + (
+            f" (service.version {version})" if version else ""
+        )
         anomaly.evidence.append(
             f"{process} fetched a token {count(made)} times in {alive:.0f} s "
             f"({count(made * 60 / alive)}/min) for {count(business)} other calls; tokens live "

@@ -52,7 +52,7 @@ _NICE_STEPS: Final = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7
 #: Example traces kept per finding, traces asked for per search, searches per finding,
 #: findings that get example traces.
 TRACES_PER_FINDING: Final = 3
-TRACES_PER_SEARCH: Final = 20
+TRACES_PER_SEARCH: Final = 5
 SEARCHES_PER_FINDING: Final = 2
 FINDINGS_WITH_TRACES: Final = 8
 #: Evidence lines per finding.
@@ -86,9 +86,7 @@ def frame_for(
     baseline_steps = min(MAX_BASELINE_STEPS, math.ceil(baseline / step - 1e-9))
     count = window_steps + baseline_steps
     grid = Grid(end - count * step, step, count)
-    settled = next(
-        (i for i in range(count) if grid.step_end(i) > now - lag), count
-    )
+    settled = next((i for i in range(count) if grid.step_end(i) > now - lag), count)
     return Frame(grid, baseline_steps, settled), step
 
 
@@ -140,7 +138,10 @@ def diagnose(
     frame, _ = frame_for(start_s, end_s, _span_seconds(baseline), now, source.lag())
     obs = _observe(source, service, frame)
     drafts = correlate(detect(obs), obs)
-    notes = [*source.notes(), *_notes(obs, service, start_s, end_s, now, source.lag())]
+    notes = [
+        *source.notes(),
+        *_notes(obs, service, start=start_s, end=end_s, now=now, lag=source.lag()),
+    ]
     facts = _example_traces(source, service, obs, drafts, notes)
     findings = tuple(_finding(draft, obs, facts.get(id(draft), TraceFacts())) for draft in drafts)
     traces = _unique_traces(facts)
@@ -152,9 +153,7 @@ def diagnose(
         findings=findings,
         apis=_api_summaries(obs),
         errcodes=_errcode_summaries(obs),
-        recipients_dropped=round(
-            sum(total(r.counts, frame.window_from) for r in obs.recipients)
-        ),
+        recipients_dropped=round(sum(total(r.counts, frame.window_from) for r in obs.recipients)),
         series=_series(obs),
         traces=traces,
         notes=tuple(notes),
@@ -172,16 +171,16 @@ def _observe(source: Source, service: Optional[str], frame: Frame) -> Observatio
         collector = pool.submit(source.collector, grid)
         return Observations.build(
             frame,
-            calls.result(),
-            latency.result(),
-            recipients.result(),
-            instances.result(),
-            collector.result(),
+            calls=calls.result(),
+            latency=latency.result(),
+            recipients=recipients.result(),
+            instances=instances.result(),
+            collector=collector.result(),
         )
 
 
 def _notes(
-    obs: Observations, service: Optional[str], start: float, end: float, now: float, lag: float
+    obs: Observations, service: Optional[str], *, start: float, end: float, now: float, lag: float
 ) -> list[str]:
     notes = []
     who = f"from {service}" if service else ""
@@ -313,9 +312,7 @@ def _api_summaries(obs: Observations) -> tuple[ApiSummary, ...]:
         if series is not None:
             rows = series.buckets[obs.frame.window_from :]
             p99 = quantile(0.99, series.bounds, sum_buckets(rows, len(series.bounds)))
-        summaries.append(
-            ApiSummary(api, round(calls), round(obs.window_failed(api)), _round(p99))
-        )
+        summaries.append(ApiSummary(api, round(calls), round(obs.window_failed(api)), _round(p99)))
     return tuple(sorted(summaries, key=lambda s: (-s.failed_calls, -s.calls, s.api)))
 
 

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Optional
 
+from opentelemetry.instrumentation.wecom._extensions import TOKEN_APIS
 from opentelemetry.instrumentation.wecom._redaction import scrub
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
     AttributeValue,
     SpanView,
     TraceView,
 )
-from opentelemetry.instrumentation.wecom.extensions import TOKEN_APIS
 
 # "..., hint: [...], from ip: 203.0.113.7, more info at ..." (IPv4 or IPv6).
 _FROM_IP: Final = re.compile(r"from ip:\s*([0-9A-Fa-f:.]*[0-9A-Fa-f])")
@@ -100,7 +100,9 @@ def _describe(span: SpanView) -> str:
 
 
 def _token_calls(trace: TraceView, example: SpanView) -> Optional[str]:
-    calls = [s for s in trace.spans if s is not example and s.attributes.get("wecom.api") in TOKEN_APIS]
+    calls = [
+        s for s in trace.spans if s is not example and s.attributes.get("wecom.api") in TOKEN_APIS
+    ]
     if not calls:
         return None
     described = [

@@ -17,7 +17,6 @@ from typing import Any, Final, Optional
 
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.trace import StatusCode, format_span_id, format_trace_id
 
 from opentelemetry.instrumentation.wecom._attributes import (
     DURATION_METRIC,
@@ -29,12 +28,8 @@ from opentelemetry.instrumentation.wecom._attributes import (
 )
 from opentelemetry.instrumentation.wecom._telemetry import DURATION_BUCKETS
 from opentelemetry.instrumentation.wecom.diagnosis._evidence import matches
-from opentelemetry.instrumentation.wecom.diagnosis._model import (
-    AttributeValue,
-    SpanEvent,
-    SpanView,
-    TraceView,
-)
+from opentelemetry.instrumentation.wecom.diagnosis._model import TraceView
+from opentelemetry.instrumentation.wecom.diagnosis._otlp import traces_from_spans
 from opentelemetry.instrumentation.wecom.diagnosis._source import (
     CallKey,
     CallSeries,
@@ -99,36 +94,6 @@ def _errcode(value: object) -> Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _value(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return tuple(value)
-
-
-def span_view(span: ReadableSpan) -> SpanView:
-    """An SDK span as the report reads it."""
-    context = span.get_span_context()
-    parent = span.parent
-    status = span.status.status_code
-    return SpanView(
-        trace_id=format_trace_id(context.trace_id),
-        span_id=format_span_id(context.span_id),
-        parent_span_id=format_span_id(parent.span_id) if parent is not None else None,
-        name=span.name,
-        kind=span.kind.name.lower(),
-        start_ns=span.start_time or 0,
-        end_ns=span.end_time or 0,
-        status={StatusCode.ERROR: "error", StatusCode.OK: "ok"}.get(status, "unset"),
-        status_message=span.status.description or "",
-        attributes={k: _value(v) for k, v in (span.attributes or {}).items()},
-        events=tuple(
-            SpanEvent(e.name, e.timestamp, {k: _value(v) for k, v in (e.attributes or {}).items()})
-            for e in span.events
-        ),
-        resource={k: _value(v) for k, v in span.resource.attributes.items()},
-    )
-
-
 class MemorySource:
     """A :class:`~._source.Source` over spans kept in memory (and optionally the metrics).
 
@@ -143,6 +108,7 @@ class MemorySource:
         self._spans = list(spans)
         self._calls = self._read_calls()
         self._metric_calls = _histogram_count(metrics) if metrics is not None else None
+        self._views: Optional[list[TraceView]] = None
 
     def _read_calls(self) -> list[_Call]:
         # A decorated function whose own HTTP call was recorded has a WeCom child span: only
@@ -151,7 +117,8 @@ class MemorySource:
         parents = {s.parent.span_id for s in wecom if s.parent is not None}
         calls = []
         for span in wecom:
-            if span.get_span_context().span_id in parents or span.end_time is None:
+            context = span.get_span_context()
+            if context is None or context.span_id in parents or span.end_time is None:
                 continue
             attributes = span.attributes or {}
             resource = span.resource.attributes
@@ -171,9 +138,7 @@ class MemorySource:
                 if name.startswith(WECOM_MESSAGE_INVALID_PREFIX) and isinstance(value, int)
             }
             start = span.start_time or span.end_time
-            calls.append(
-                _Call(key, span.end_time / 1e9, (span.end_time - start) / 1e9, dropped)
-            )
+            calls.append(_Call(key, span.end_time / 1e9, (span.end_time - start) / 1e9, dropped))
         return calls
 
     def _in(self, service: Optional[str], grid: Grid) -> Iterable[tuple[int, _Call]]:
@@ -252,21 +217,19 @@ class MemorySource:
         return CollectorHealth(observed=False)
 
     def traces(self, query: TraceQuery) -> Sequence[TraceView]:
-        by_trace: dict[int, list[ReadableSpan]] = defaultdict(list)
-        for span in self._spans:
-            by_trace[span.get_span_context().trace_id].append(span)
-        found = []
-        for spans in by_trace.values():
-            views = sorted((span_view(s) for s in spans), key=lambda v: v.start_ns)
-            hit = [
-                v
-                for v in views
-                if v.service == query.service.rsplit("/", 1)[-1]
-                and query.start <= v.end_ns / 1e9 <= query.end
-                and matches(v, query.tags)
-            ]
-            if hit:
-                found.append(TraceView(views[0].trace_id, tuple(views)))
+        if self._views is None:
+            self._views = traces_from_spans(self._spans)
+        service = query.service.rsplit("/", 1)[-1]
+        found = [
+            trace
+            for trace in self._views
+            if any(
+                span.service == service
+                and query.start <= span.end_ns / 1e9 <= query.end
+                and matches(span, query.tags)
+                for span in trace.spans
+            )
+        ]
         found.sort(key=lambda trace: -trace.end_ns)
         return found[: query.limit]
 

@@ -86,6 +86,7 @@ class Observations:
     def build(
         cls,
         frame: Frame,
+        *,
         calls: Sequence[CallSeries],
         latency: Sequence[LatencySeries],
         recipients: Sequence[RecipientSeries],

@@ -7,7 +7,6 @@ version that introduced the bad requests, the process without a token cache.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Final, Optional
 
@@ -67,14 +66,14 @@ class Deploy:
 def deploy(draft: Draft, obs: Observations) -> Optional[Deploy]:
     """The service.version that accounts for the failures, when other versions did not fail."""
     failing = draft.by_instance
-    by_version: Counter[str] = Counter()
+    by_version: dict[str, float] = {}
     for who, failed in failing.items():
         version = obs.version_of(who)
         if version:
-            by_version[version] += failed
+            by_version[version] = by_version.get(version, 0.0) + failed
     if not by_version:
         return None
-    version, failed = by_version.most_common(1)[0]
+    version, failed = max(by_version.items(), key=lambda item: item[1])
     if failed < VERSION_SHARE * sum(failing.values()):
         return None
     mine = [who for who in obs.instance_calls if obs.version_of(who) == version]
@@ -203,7 +202,7 @@ def rate_limited(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
 
 
 def recipients_unreachable(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
-    dropped = int(sum(a.facts.get("recipients_dropped", 0) for a in draft.anomalies))  # type: ignore[misc]
+    dropped = sum(int(a.facts.get("recipients_dropped", 0)) for a in draft.anomalies)
     parts = []
     if dropped:
         parts.append(f"{count(dropped)} recipients dropped from messages that were sent")
@@ -241,7 +240,10 @@ def permission_denied(draft: Draft, obs: Observations, traces: TraceFacts) -> Wo
 def invalid_request(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     found = deploy(draft, obs)
     statuses = [
-        f"HTTP {http_status(k.error_type)}" for a in draft.anomalies for k in a.kinds if http_status(k.error_type)
+        f"HTTP {http_status(k.error_type)}"
+        for a in draft.anomalies
+        for k in a.kinds
+        if http_status(k.error_type)
     ]
     codes = _codes(draft) or ", ".join(statuses)
     summary = f"WeCom rejected {count(draft.failed)} requests to {_apis(draft)} as invalid: {codes}"
@@ -263,7 +265,12 @@ def invalid_request(draft: Draft, obs: Observations, traces: TraceFacts) -> Word
 
 def wecom_unavailable(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     statuses = sorted(
-        {f"HTTP {http_status(k.error_type)}" for a in draft.anomalies for k in a.kinds if http_status(k.error_type)}
+        {
+            f"HTTP {http_status(k.error_type)}"
+            for a in draft.anomalies
+            for k in a.kinds
+            if http_status(k.error_type)
+        }
     )
     what = ", ".join([*(f"{c}" for c in draft.errcodes), *statuses])
     return Words(
@@ -311,9 +318,8 @@ def latency_degradation(draft: Draft, obs: Observations, traces: TraceFacts) -> 
     if "p99_seconds" in facts:
         measures.append(f"p99 {facts['p99_seconds']} s")
     if "window_mean_seconds" in facts:
-        measures.append(
-            f"mean up to {facts['window_mean_seconds']} s against {facts['baseline_mean_seconds']} s"
-        )
+        window, usual = facts["window_mean_seconds"], facts["baseline_mean_seconds"]
+        measures.append(f"mean up to {window} s against {usual} s")
     return Words(
         summary=f"Calls to {_apis(draft)} succeed but slowly: {', '.join(measures)}",
         remediation=(
