@@ -433,16 +433,19 @@ def pipeline(obs: Observations) -> list[Anomaly]:
     if not health.observed:
         return []
     anomaly = Anomaly("telemetry_loss", frame.grid.count, -1, signal="pipeline")
+    trouble: list[str] = []
     lost = _runs(health.failed, obs)
     refused = _runs(health.refused, obs)
     for name, value in sorted(lost.items()):
         _mark(anomaly, health.failed[name], obs)
+        trouble.append(f"exporter {name} lost {count(value)} items")
         anomaly.evidence.append(
             f"the collector's exporter {name} failed to send {count(value)} items in the window "
             f"(otelcol_exporter_send_failed_* / enqueue_failed_*): they are lost"
         )
     for name, value in sorted(refused.items()):
         _mark(anomaly, health.refused[name], obs)
+        trouble.append(f"receiver {name} refused {count(value)} items")
         anomaly.evidence.append(
             f"the collector's receiver {name} refused {count(value)} items "
             f"(otelcol_receiver_refused_*): the memory limiter is shedding load"
@@ -454,6 +457,7 @@ def pipeline(obs: Observations) -> list[Anomaly]:
         if stuck is None:
             continue
         first, last, peak = stuck
+        trouble.append(f"exporter {name} is not delivering ({count(peak)} items queued)")
         anomaly.first, anomaly.last = min(anomaly.first, first), max(anomaly.last, last)
         anomaly.impact = max(anomaly.impact, peak)
         capacity = health.queue_capacity.get(name)
@@ -467,6 +471,7 @@ def pipeline(obs: Observations) -> list[Anomaly]:
     for name, row in sorted(health.down.items()):
         down = [index for index in frame.window if row[index]]
         if down:
+            trouble.append(f"{name} is down")
             anomaly.first = min(anomaly.first, down[0])
             anomaly.last = max(anomaly.last, down[-1])
             anomaly.evidence.append(
@@ -474,6 +479,7 @@ def pipeline(obs: Observations) -> list[Anomaly]:
             )
     if anomaly.last < 0:
         return []
+    anomaly.facts["trouble"] = "; ".join(trouble)
     anomaly.severity = "warning"
     return [anomaly]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Final, Optional
 
+from opentelemetry.instrumentation.wecom._extensions import TOKEN_APIS
 from opentelemetry.instrumentation.wecom.diagnosis._catalogue import (
     API_LIMIT_PER_MINUTE,
     ROBOT_API,
@@ -121,14 +122,21 @@ def ip_not_trusted(draft: Draft, obs: Observations, traces: TraceFacts) -> Words
 
 
 def token_refresh_failing(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
-    codes = _codes(draft) or ", ".join(sorted(traces.exceptions)) or "errors"
+    token_codes = [
+        code
+        for code in draft.errcodes
+        if any(code in a.errcodes and a.apis & TOKEN_APIS for a in draft.anomalies)
+    ]
+    shown = ", ".join(f"{code} ({explain(code).meaning})" for code in token_codes[:2])
+    what = shown or ", ".join(sorted(traces.exceptions)) or "errors"
+    remedy = explain(token_codes[0]).remediation if token_codes else ""
     return Words(
         summary=(
-            f"Fetching an access_token fails ({codes}): {count(draft.failed)} failed calls, and "
-            f"every call that needs a new token fails with it"
+            f"Fetching an access_token fails with {what}: {count(draft.failed)} failed calls, "
+            f"and every call that needs a new token fails with it"
         ),
         remediation=(
-            (_kb(draft) + " " if _kb(draft) else "")
+            (remedy + " " if remedy else "")
             + "Check corpid and corpsecret for this app; do not retry gettoken in a loop "
             "(repeated wrong-secret requests get the egress IP blocked for an hour)."
         ),
@@ -137,7 +145,12 @@ def token_refresh_failing(draft: Draft, obs: Observations, traces: TraceFacts) -
 
 def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     processes = len(draft.by_instance)
-    return Words(
+    fresh = sum(
+        sum(series.counts[obs.frame.window_from :])
+        for series in obs.calls
+        if series.key.api in TOKEN_APIS and not series.key.failed
+    )
+    words = Words(
         summary=(
             f"{count(draft.failed)} calls on {_apis(draft)} used an expired or invalid "
             f"access_token ({'/'.join(map(str, draft.errcodes))}) while the token API works: "
@@ -148,8 +161,13 @@ def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
             f"token cache per app shared by all processes ({processes} process(es) used stale "
             "tokens). WeCom may invalidate a token before expires_in."
         ),
-        details={"processes": processes},
+        details={"processes": processes, "token_calls_ok": int(fresh)},
     )
+    words.evidence.append(
+        f"the token API answered {count(fresh)} times without error in the window "
+        f"({'a new token was there to use' if fresh else 'no new token was fetched'})"
+    )
+    return words
 
 
 def token_overfetch(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
@@ -331,17 +349,19 @@ def latency_degradation(draft: Draft, obs: Observations, traces: TraceFacts) -> 
 
 
 def telemetry_loss(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
-    lost = draft.facts.get("items_lost", 0)
+    trouble = str(draft.facts.get("trouble", "the collector reports trouble"))
+    jaeger = "jaeger" in trouble.lower()
+    first = (
+        "Jaeger is down or refuses spans: start it again (`wecom-otel stack up` on the local "
+        "stack) and check its log and storage; "
+        if jaeger
+        else "Check the backend the failing exporter sends to and the collector's log; "
+    )
     return Words(
-        summary=(
-            "The telemetry pipeline is losing or holding back data"
-            + (f" ({count(float(lost))} items lost)" if lost else "")
-            + ": this diagnosis may be incomplete"
-        ),
+        summary=f"Telemetry is not getting through: {trouble}; this diagnosis may be incomplete",
         remediation=(
-            "Check the backend the failing exporter sends to (Jaeger for otlp_grpc/jaeger) and "
-            "the collector's log; raise its memory limit or queue if it sheds load. The "
-            "persistent queue keeps spans across a Jaeger outage while retries last."
+            first + "raise the collector's memory limit or sending queue if it sheds load. The "
+            "persistent queue keeps spans across an outage while its retries last."
         ),
     )
 
