@@ -13,6 +13,9 @@ PUBLIC_MODULES = [
     "opentelemetry.instrumentation.wecom",
     "opentelemetry.instrumentation.wecom.errcodes",
     "opentelemetry.instrumentation.wecom.testing",
+    "opentelemetry.instrumentation.wecom.callbacks",
+    "opentelemetry.instrumentation.wecom.crypto",
+    "opentelemetry.instrumentation.wecom.diagnosis",
 ]
 
 

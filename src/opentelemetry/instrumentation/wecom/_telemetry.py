@@ -17,33 +17,16 @@ from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
 from opentelemetry.instrumentation.wecom._api_names import ApiNamer
 from opentelemetry.instrumentation.wecom._attributes import (
+    DURATION_BUCKETS,
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
 )
+from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
 from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
 from opentelemetry.instrumentation.wecom.version import __version__
 
 SCOPE_NAME: Final = "opentelemetry.instrumentation.wecom"
 SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.26.0"
-
-# WeCom answers in tens of milliseconds when healthy and is given up on by
-# clients after a few seconds: 5 ms to 10 s, the semconv RPC/HTTP boundaries.
-DURATION_BUCKETS: Final = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-)
 
 
 class Telemetry:
@@ -67,6 +50,7 @@ class Telemetry:
             description="Duration of WeCom API calls, by API and business outcome (errcode).",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        self.deliveries = DeliveryTracker()
         self.invalid_recipients: Counter = meter.create_counter(
             INVALID_RECIPIENTS_METRIC,
             unit="{recipient}",
@@ -83,6 +67,15 @@ def activate(telemetry: Optional[Telemetry]) -> None:
     """Make ``telemetry`` the one decorated calls record into (``None`` on uninstrument)."""
     global _active  # noqa: PLW0603 - the single switch that instrument()/uninstrument() flip
     _active = telemetry
+
+
+def active_deliveries() -> Optional[DeliveryTracker]:
+    """The template cards the instrumentor's calls remembered (None when not instrumented).
+
+    The callback middleware, which no ``instrument()`` builds, links clicks to these sends.
+    """
+    telemetry = _active
+    return None if telemetry is None else telemetry.deliveries
 
 
 def current() -> Telemetry:

@@ -14,6 +14,7 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member
+from opentelemetry.instrumentation.wecom._delivery import MAX_TASK_ID_LENGTH
 from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class _MessageSendExtension(_Extension):
         agent_id = int_member(head, b'"agentid"')
         if agent_id is not None:
             attributes[attr.WECOM_AGENT_ID] = agent_id
+        if msgtype == "template_card":
+            _remember_card(call, body, agent_id, attributes)
 
     def on_response(
         self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
@@ -60,6 +63,16 @@ class _MessageSendExtension(_Extension):
                 call.count_invalid_recipients(kind, count)
         if dropped and payload.get("errcode", 0) == 0:
             attributes[attr.WECOM_MESSAGE_PARTIAL_FAILURE] = True
+
+
+def _remember_card(
+    call: WeComCall, body: bytes, agent_id: int | None, attributes: dict[str, AttributeValue]
+) -> None:
+    """The delivery chain's send side: the card's ``task_id``, for the callback to link to."""
+    task_id = str_member(body, b'"task_id"', MAX_TASK_ID_LENGTH)
+    if task_id:
+        attributes[attr.WECOM_MESSAGE_TASK_ID] = task_id
+        call.telemetry.deliveries.sent(agent_id, task_id, call.span.get_span_context())
 
 
 def _may_list_dropped(body: bytes | None) -> bool:

@@ -2,11 +2,10 @@
 
 Usage::
 
-    from opentelemetry.instrumentation.wecom.diagnosis import diagnose
+    from opentelemetry.instrumentation.wecom.diagnosis import diagnose, render_text
 
     found = diagnose(service="my-app", since=timedelta(minutes=30))  # Prometheus + Jaeger
-    for finding in found.findings:  # most likely root cause first
-        print(finding.severity, finding.cause, finding.summary, finding.remediation)
+    print(render_text(found))  # most likely root cause first, with evidence and the fix
 
 ``diagnose()`` reads through a :class:`Source`: :class:`StoredSource` (Prometheus and Jaeger,
 the default) or :class:`MemorySource` (the spans one process kept with a :class:`SpanKeeper`).
@@ -22,9 +21,13 @@ from typing import TYPE_CHECKING, Any, Final
 from opentelemetry.instrumentation.wecom.diagnosis._endpoints import (
     JAEGER_URL_ENV,
     PROMETHEUS_URL_ENV,
+    jaeger_url,
+    prometheus_url,
 )
 from opentelemetry.instrumentation.wecom.diagnosis._engine import diagnose
 from opentelemetry.instrumentation.wecom.diagnosis._errors import BackendUnavailable
+from opentelemetry.instrumentation.wecom.diagnosis._html import render_html, render_trace_html
+from opentelemetry.instrumentation.wecom.diagnosis._jaeger import JaegerClient
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
     CAUSES,
     SEVERITIES,
@@ -51,6 +54,11 @@ from opentelemetry.instrumentation.wecom.diagnosis._source import (
     TraceQuery,
 )
 from opentelemetry.instrumentation.wecom.diagnosis._stored import StoredSource
+from opentelemetry.instrumentation.wecom.diagnosis._text import (
+    render_text,
+    render_trace_text,
+    use_color,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom.diagnosis._memory import MemorySource, SpanKeeper
@@ -71,6 +79,7 @@ __all__ = [
     "Finding",
     "Grid",
     "Instance",
+    "JaegerClient",
     "LatencySeries",
     "MemorySource",
     "RecipientSeries",
@@ -84,6 +93,13 @@ __all__ = [
     "TraceView",
     "Window",
     "diagnose",
+    "jaeger_url",
+    "prometheus_url",
+    "render_html",
+    "render_text",
+    "render_trace_html",
+    "render_trace_text",
+    "use_color",
 ]
 
 # Names that need the OpenTelemetry SDK (the ``sdk`` extra), imported on first access.

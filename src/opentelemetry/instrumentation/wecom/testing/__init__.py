@@ -8,8 +8,9 @@ WeCom-style encrypted callbacks to an app. See ``docs/mock-server.md``.
 The mock stands on its own: it imports nothing of the instrumentation. Importing this
 package needs only the standard library and loads each name on first use (PEP 562), so
 the opt-in pytest plugin (``pytest_plugin``) costs nothing until a test asks for
-``wecom_mock``; the callback crypto needs the ``testing`` extra (``cryptography``) and
-YAML scenarios need PyYAML.
+``wecom_mock``. The callback crypto is the package's public leaf module ``crypto`` (it imports
+nothing else of the package) and needs ``cryptography`` (the ``crypto`` extra, part of
+``testing``); YAML scenarios need PyYAML.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from opentelemetry.instrumentation.wecom.crypto import WeComCrypto, WeComCryptoError
+
     from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
     from .calls import REDACTED, CallRecord
-    from .crypto import WeComCrypto, WeComCryptoError
     from .directory import Directory
     from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
     from .sdk import wechatpy_client
@@ -47,7 +49,7 @@ __all__ = [
     "wechatpy_client",
 ]
 
-# Each public name and the module (in this package) that defines it.
+# Each public name and the module (in this package, or the public crypto leaf) that defines it.
 _LAZY: Final = {
     "REDACTED": ".calls",
     "Attempt": ".callbacks",
@@ -64,8 +66,8 @@ _LAZY: Final = {
     "ScenarioError": ".scenario",
     "TokenPolicy": ".scenario",
     "Verification": ".callbacks",
-    "WeComCrypto": ".crypto",
-    "WeComCryptoError": ".crypto",
+    "WeComCrypto": "opentelemetry.instrumentation.wecom.crypto",  # the public leaf, re-exported
+    "WeComCryptoError": "opentelemetry.instrumentation.wecom.crypto",
     "wechatpy_client": ".sdk",
 }
 

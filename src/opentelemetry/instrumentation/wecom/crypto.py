@@ -2,8 +2,12 @@
 
 ``msg_encrypt = Base64(AES-256-CBC(key, iv=key[:16], PKCS#7 to 32 bytes)(random16 + len(msg) as
 4 big-endian bytes + msg + receiveid))`` and ``msg_signature = sha1(sorted(token, timestamp,
-nonce, msg_encrypt))``. ``cryptography`` comes with the ``testing`` extra and is imported only
-when a cipher is needed.
+nonce, msg_encrypt))``.
+
+Used by the callback middleware (to check and decrypt what WeCom pushes) and by the mock's
+callback simulator (to push it). A leaf module: it imports nothing else of this package.
+``cryptography`` comes with the ``crypto`` extra and is imported only when a cipher is needed;
+signatures need only the standard library.
 """
 
 from __future__ import annotations
@@ -13,10 +17,29 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import struct
 import time
 import xml.etree.ElementTree as ET
 from typing import Any, Union
+
+__all__ = [
+    "DECODE_BASE64_ERROR",
+    "DECRYPT_AES_ERROR",
+    "ILLEGAL_AES_KEY",
+    "ILLEGAL_BUFFER",
+    "PARSE_XML_ERROR",
+    "VALIDATE_RECEIVE_ID_ERROR",
+    "VALIDATE_SIGNATURE_ERROR",
+    "WeComCrypto",
+    "WeComCryptoError",
+    "cdata",
+    "require_cryptography",
+    "xml_field",
+    "xml_fields",
+]
+
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 
 BLOCK_SIZE = 32  # WeCom pads to 32 bytes, not AES's 16.
 
@@ -38,6 +61,11 @@ class WeComCryptoError(Exception):
         self.code = code
 
 
+def require_cryptography() -> None:
+    """Raise ``ImportError`` with the install line if ``cryptography`` is missing."""
+    _cipher(bytes(32))
+
+
 def _cipher(key: bytes) -> Any:
     try:
         from cryptography.hazmat.primitives.ciphers import (  # noqa: PLC0415 - optional extra
@@ -48,7 +76,7 @@ def _cipher(key: bytes) -> Any:
     except ImportError:
         raise ImportError(
             "WeCom callback crypto needs 'cryptography': "
-            "pip install 'opentelemetry-instrumentation-wecom[testing]'"
+            "pip install 'opentelemetry-instrumentation-wecom[crypto]'"
         ) from None
     return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
 
@@ -142,9 +170,24 @@ class WeComCrypto:
 
 def xml_field(xml: str, name: str) -> str | None:
     """Text of the top-level element ``name`` of a WeCom XML document, or None."""
+    element = _parse_xml(xml).find(name)
+    return None if element is None else (element.text or "")
+
+
+def xml_fields(xml: str) -> dict[str, str]:
+    """The text of every top-level element of a WeCom XML document (nested ones: ``""``)."""
+    return {child.tag: (child.text or "").strip() for child in _parse_xml(xml)}
+
+
+def _parse_xml(xml: str) -> ET.Element:
+    """Parse a WeCom XML document; document type declarations are refused.
+
+    WeCom never sends a DTD, and refusing them spares the parser entity-expansion attacks
+    from anyone who can reach the callback URL (the check runs before the signature's).
+    """
+    if "<!DOCTYPE" in xml and "<!DOCTYPE" in _CDATA.sub("", xml):
+        raise WeComCryptoError(PARSE_XML_ERROR, "XML with a document type declaration")
     try:
-        root = ET.fromstring(xml)
+        return ET.fromstring(xml)
     except ET.ParseError as exc:
         raise WeComCryptoError(PARSE_XML_ERROR, f"invalid XML: {exc}") from None
-    element = root.find(name)
-    return None if element is None else (element.text or "")
