@@ -200,6 +200,5 @@ def _relate(drafts: list[Draft], gap: int, obs: Observations) -> None:
         if near:
             seconds = max(abs(o.first - draft.first) for o in near) * obs.frame.grid.step
             names = ", ".join(sorted(o.cause for o in near))
-            draft.related.append(
-                f"began within {seconds:.0f} s of: {names} (read them as one incident)"
-            )
+            when = f"within {seconds:.0f} s of" if seconds else "at the same time as"
+            draft.related.append(f"began {when}: {names} (read them as one incident)")

@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from opentelemetry.instrumentation.wecom._attributes import (
+    DURATION_BUCKETS,
     DURATION_METRIC,
     ERROR_TYPE,
     WECOM_API,
@@ -26,7 +27,6 @@ from opentelemetry.instrumentation.wecom._attributes import (
     WECOM_MESSAGE_INVALID_PREFIX,
     WECOM_STATUS,
 )
-from opentelemetry.instrumentation.wecom._telemetry import DURATION_BUCKETS
 from opentelemetry.instrumentation.wecom.diagnosis._evidence import matches
 from opentelemetry.instrumentation.wecom.diagnosis._model import TraceView
 from opentelemetry.instrumentation.wecom.diagnosis._otlp import traces_from_spans
