@@ -16,6 +16,7 @@ from opentelemetry.instrumentation.wecom._redaction import REDACTED
 from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
 from .calls import CallRecord
 from .crypto import WeComCrypto, WeComCryptoError
+from .deliveries import DeliveryCounts
 from .directory import Directory
 from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
 from .sdk import wechatpy_client
@@ -27,6 +28,7 @@ __all__ = [
     "CallRecord",
     "CallbackSimulator",
     "Delivery",
+    "DeliveryCounts",
     "Directory",
     "Fault",
     "Latency",
