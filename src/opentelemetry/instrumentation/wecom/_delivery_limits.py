@@ -50,7 +50,7 @@ class _Window:
     __slots__ = ("counts", "last", "total")
 
     def __init__(self, steps: int) -> None:
-        self.counts = array("I", bytes(4 * steps))
+        self.counts = array("H", bytes(2 * steps))  # at most the limit (<= 1000) per step
         self.last = -1  # the step of the newest delivery
         self.total = 0
 
