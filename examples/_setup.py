@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from opentelemetry.instrumentation.wecom import enable
-from opentelemetry.instrumentation.wecom.enable import TelemetrySetup
+from opentelemetry.instrumentation.wecom import TelemetrySetup, enable
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 from opentelemetry.instrumentation.wecom.testing.server import (
     DEFAULT_AGENT_ID,

@@ -8,8 +8,8 @@ import requests
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
+from opentelemetry.instrumentation.wecom._transports import _common
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
-from opentelemetry.instrumentation.wecom.transports import _common
 
 from .conftest import Telemetry
 
@@ -82,12 +82,12 @@ def test_an_internal_error_never_reaches_the_app(
 def test_a_broken_extension_costs_only_its_attributes(
     instrumented: Telemetry, mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opentelemetry.instrumentation.wecom.extensions.token import TokenExtension
+    from opentelemetry.instrumentation.wecom._extensions.token import _TokenExtension
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("extension bug")
 
-    monkeypatch.setattr(TokenExtension, "on_response", broken)
+    monkeypatch.setattr(_TokenExtension, "on_response", broken)
     response = httpx.get(
         f"{mock.api_base_url}gettoken",
         params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},
@@ -95,7 +95,46 @@ def test_a_broken_extension_costs_only_its_attributes(
     assert response.json()["errcode"] == 0
     (span,) = instrumented.wecom_spans()
     assert span.end_time is not None
+    attributes = dict(span.attributes or {})
+    # The extension's attribute is lost; the core's are all there, and so is the point.
+    assert "wecom.token.expires_in" not in attributes
+    assert attributes["wecom.api"] == "gettoken"
+    assert attributes["wecom.errcode"] == 0
+    assert attributes["wecom.status"] == "ok"
+    assert attributes["http.response.status_code"] == 200
     assert instrumented.duration_count() == 1
+
+
+def test_the_extension_attribute_is_there_when_the_extension_works(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    """The control of the test above: the attribute it expects to lose is normally set."""
+    httpx.get(
+        f"{mock.api_base_url}gettoken",
+        params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},
+    )
+    (span,) = instrumented.wecom_spans()
+    assert isinstance((span.attributes or {}).get("wecom.token.expires_in"), int)
+
+
+def test_an_exception_whose_str_fails_still_ends_the_call_with_its_type(
+    instrumented: Telemetry, mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    def send(*args: object, **kwargs: object) -> None:
+        raise Unprintable
+
+    transport = httpx.MockTransport(send)
+    with httpx.Client(transport=transport) as client, pytest.raises(Unprintable):
+        client.get(f"{mock.api_base_url}gettoken")
+    (span,) = instrumented.wecom_spans()
+    assert span.end_time is not None
+    assert (span.attributes or {}).get("wecom.status") == "system_error"
+    (point,) = instrumented.points("wecom.client.duration")
+    assert point.attributes["error.type"].endswith("Unprintable")
 
 
 def test_a_failure_to_make_the_span_current_never_reaches_the_app(

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from opentelemetry.instrumentation.wecom._redaction import (
-    RequestTarget,
-    redacted_url,
-    scrub,
-    secret_values,
-)
+from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
+from opentelemetry.instrumentation.wecom._url import RequestTarget
 
 
 def _target(query: str, *, scheme: str = "https", port: int = 443) -> RequestTarget:

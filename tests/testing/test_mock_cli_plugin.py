@@ -98,17 +98,74 @@ def test_marker_configures_the_fixture(wecom_mock: MockWeComServer) -> None:
     assert httpx.get(wecom_mock.api_base_url + "gettoken", timeout=5).json()["errcode"] == -1
 
 
-def test_plugin_is_registered_and_cheap_to_import() -> None:
-    code = (
-        "import sys, importlib_metadata as m;"
-        "eps = [e for e in m.entry_points(group='pytest11') if e.name == 'wecom_mock'];"
-        "assert eps, 'entry point missing';"
-        "eps[0].load();"
-        "optional = ('cryptography', 'yaml', 'httpx', 'requests', 'wechatpy');"
-        "heavy = [n for n in optional if n in sys.modules];"
-        "assert not heavy, heavy"
+PLUGIN = "opentelemetry.instrumentation.wecom.testing.pytest_plugin"
+
+# A test of another project that writes down every module of this package its session loaded.
+_PROBE = """
+import json, sys
+
+
+def test_probe():
+    loaded = sorted(n for n in sys.modules if n.startswith("opentelemetry.instrumentation.wecom"))
+    optional = sorted(n for n in ("cryptography", "yaml", "httpx", "requests", "wechatpy")
+                      if n in sys.modules)
+    with open("loaded.json", "w") as f:
+        json.dump({"wecom": loaded, "optional": optional}, f)
+"""
+
+
+def _run_pytest_in(project: Path, *args: str) -> dict[str, list[str]]:
+    """Run pytest as a subprocess in ``project`` (its own rootdir and config)."""
+    (project / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded: dict[str, list[str]] = json.loads((project / "loaded.json").read_text())
+    return loaded
+
+
+def test_a_plain_pytest_session_of_another_project_imports_nothing_of_this_package(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_other.py").write_text(_PROBE)
+    loaded = _run_pytest_in(tmp_path)
+    # Neither the instrumentor nor the mock server, nor anything else of the package.
+    assert loaded["wecom"] == []
+
+
+def test_opting_in_loads_only_the_plugin_until_a_test_uses_the_fixture(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(f"pytest_plugins = [{PLUGIN!r}]\n")
+    (tmp_path / "test_other.py").write_text(_PROBE)
+    loaded = _run_pytest_in(tmp_path)
+    assert loaded["wecom"] == [
+        "opentelemetry.instrumentation.wecom",
+        "opentelemetry.instrumentation.wecom.testing",
+        PLUGIN,
+        "opentelemetry.instrumentation.wecom.version",
+    ]
+    assert loaded["optional"] == []
+
+
+def test_opting_in_with_dash_p_gives_the_fixture_and_marker(tmp_path: Path) -> None:
+    (tmp_path / "test_uses.py").write_text(
+        "import json, sys, urllib.request\n"
+        "import pytest\n\n"
+        "@pytest.mark.wecom_mock(agent_id=7)\n"
+        "def test_uses(wecom_mock):\n"
+        "    assert wecom_mock.agent_id == 7\n"
+        "    body = urllib.request.urlopen(wecom_mock.api_base_url + 'gettoken').read()\n"
+        "    assert json.loads(body)['errcode'] == 41004\n"
+        "    loaded = sorted(n for n in sys.modules if 'wecom' in n and '_instrumentor' in n)\n"
+        "    json.dump({'wecom': loaded, 'optional': []}, open('loaded.json', 'w'))\n"
+    )
+    loaded = _run_pytest_in(tmp_path, "-p", PLUGIN, "--strict-markers")
+    assert loaded["wecom"] == []  # the mock, used, still loads no instrumentation
 
 
 def test_stopped_server_has_no_port() -> None:

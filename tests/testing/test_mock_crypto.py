@@ -99,7 +99,7 @@ def test_interop_with_wechatpy() -> None:
     envelope = ours.encrypt_message(
         "<xml><Content>ping</Content></xml>", nonce="42", timestamp=1700000000
     )
-    from opentelemetry.instrumentation.wecom.testing.crypto import xml_field
+    from opentelemetry.instrumentation.wecom.crypto import xml_field
 
     signature = xml_field(envelope, "MsgSignature")
     decrypted = theirs.decrypt_message(envelope, signature, "1700000000", "42")

@@ -191,6 +191,25 @@ def test_debug_log_lines_mask_credentials(
         assert secret not in text
 
 
+def test_the_mock_masks_every_secret_the_instrumentation_redacts(
+    wecom_mock: MockWeComServer,
+) -> None:
+    """The mock keeps its own credential list (it imports nothing of the instrumentation)."""
+    from opentelemetry.instrumentation.wecom import _redaction
+    from opentelemetry.instrumentation.wecom.testing import REDACTED
+    from opentelemetry.instrumentation.wecom.testing.calls import mask_query, mask_text
+
+    assert REDACTED == _redaction.REDACTED
+    for name in _redaction.SECRET_PARAMS:
+        assert mask_query({name: "s3cr3t-value", "userid": "lisi"}) == {
+            name: REDACTED,
+            "userid": "lisi",
+        }, name
+        line = f"GET /cgi-bin/x?{name}=s3cr3t-value&userid=lisi HTTP/1.1"
+        assert mask_text(line) == f"GET /cgi-bin/x?{name}={REDACTED}&userid=lisi HTTP/1.1"
+        assert mask_text(f'{{"{name}": "s3cr3t-value"}}') == f'{{"{name}": "{REDACTED}"}}'
+
+
 def test_head_request_gets_headers_only(wecom_mock: MockWeComServer, client: httpx.Client) -> None:
     reply = client.head("gettoken")
     assert reply.status_code == 200

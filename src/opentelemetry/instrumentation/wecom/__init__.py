@@ -17,11 +17,16 @@ The telemetry contract is in docs/telemetry.md, the options in docs/configuratio
 
 from __future__ import annotations
 
-from opentelemetry.instrumentation.wecom.decorator import wecom_api
-from opentelemetry.instrumentation.wecom.enable import TelemetrySetup, enable
-from opentelemetry.instrumentation.wecom.errcodes import ErrcodeInfo, explain
-from opentelemetry.instrumentation.wecom.instrumentor import WeComInstrumentor
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
 from opentelemetry.instrumentation.wecom.version import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.wecom._decorator import wecom_api
+    from opentelemetry.instrumentation.wecom._enable import TelemetrySetup, enable
+    from opentelemetry.instrumentation.wecom._instrumentor import WeComInstrumentor
+    from opentelemetry.instrumentation.wecom.errcodes import ErrcodeInfo, explain
 
 __all__ = [
     "ErrcodeInfo",
@@ -32,3 +37,27 @@ __all__ = [
     "explain",
     "wecom_api",
 ]
+
+# Each public name and the module that defines it, imported on first access (PEP 562), so
+# that importing a subpackage (``testing``, ``stack``, ``cli``) loads none of the others.
+_LAZY: Final = {
+    "ErrcodeInfo": ".errcodes",
+    "TelemetrySetup": "._enable",
+    "WeComInstrumentor": "._instrumentor",
+    "enable": "._enable",
+    "explain": ".errcodes",
+    "wecom_api": "._decorator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

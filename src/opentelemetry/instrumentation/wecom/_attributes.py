@@ -23,6 +23,15 @@ WECOM_RECIPIENT_KIND: Final = "wecom.recipient.kind"
 WECOM_TOKEN_EXPIRES_IN: Final = "wecom.token.expires_in"
 WECOM_MEDIA_CONTENT_TYPE: Final = "wecom.media.content_type"
 WECOM_MEDIA_SIZE: Final = "wecom.media.size"
+WECOM_MESSAGE_TASK_ID: Final = "wecom.message.task_id"
+
+# Callbacks: WeCom calling the app's callback URL (the callback middleware).
+WECOM_CALLBACK_EVENT: Final = "wecom.callback.event"
+WECOM_CALLBACK_OUTCOME: Final = "wecom.callback.outcome"
+WECOM_CALLBACK_CRYPTO_ERROR: Final = "wecom.callback.crypto_error"
+WECOM_CALLBACK_CHANGE_TYPE: Final = "wecom.callback.change_type"
+WECOM_CALLBACK_CARD_TYPE: Final = "wecom.callback.card_type"
+WECOM_CALLBACK_EVENT_KEY: Final = "wecom.callback.event_key"
 
 # Semantic-convention attributes (stable HTTP and error conventions).
 ERROR_TYPE: Final = "error.type"
@@ -31,15 +40,38 @@ HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 URL_FULL: Final = "url.full"
+URL_PATH: Final = "url.path"
+
+# The semantic-convention `exception` event.
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
 
 # Values of `wecom.status`.
 STATUS_OK: Final = "ok"
 STATUS_BUSINESS_ERROR: Final = "business_error"
 STATUS_SYSTEM_ERROR: Final = "system_error"
 
+# Values of `wecom.callback.outcome`: what the signature check and decryption found.
+CALLBACK_OK: Final = "ok"
+CALLBACK_UNVERIFIED: Final = "unverified"
+CALLBACK_BAD_SIGNATURE: Final = "bad_signature"
+CALLBACK_WRONG_RECEIVER: Final = "wrong_receiver"
+CALLBACK_DECRYPT_FAILED: Final = "decrypt_failed"
+CALLBACK_MALFORMED: Final = "malformed"
+CALLBACK_UNREAD: Final = "unread"
+
+# Values of `wecom.callback.event` that are not WeCom's own.
+CALLBACK_URL_VERIFICATION: Final = "url_verification"
+CALLBACK_UNKNOWN_EVENT: Final = "_UNKNOWN"
+
 # Instruments.
 DURATION_METRIC: Final = "wecom.client.duration"
 INVALID_RECIPIENTS_METRIC: Final = "wecom.message.invalid_recipients"
+CALLBACK_DURATION_METRIC: Final = "wecom.callback.duration"
+CALLBACK_DELAY_METRIC: Final = "wecom.message.callback_delay"
 
 # Value used for `wecom.api` when a path is malformed or over the cardinality cap.
 OTHER_API: Final = "_OTHER"

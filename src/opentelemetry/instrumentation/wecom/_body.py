@@ -15,6 +15,8 @@ from typing import Final, NamedTuple, Optional
 WINDOW: Final = 4096
 """Bytes searched at each end of a body."""
 
+_SNIFF_BYTES: Final = 64
+
 _ERRCODE_KEY: Final = b'"errcode"'
 _ERRMSG_KEY: Final = b'"errmsg"'
 _WHITESPACE: Final = b" \t\r\n"
@@ -31,16 +33,31 @@ class BodyOutcome(NamedTuple):
 NO_OUTCOME: Final = BodyOutcome(None, None)
 
 
-def looks_like_json(content_type: str | None, head: bytes) -> bool:
+def media_type(content_type: Optional[str]) -> str:
+    """The media type of a ``Content-Type`` header, lower case, without parameters."""
+    return content_type.split(";", 1)[0].strip().lower() if content_type else ""
+
+
+def is_textual(media_type: str) -> bool:
+    """Whether a media type is JSON or text, the only bodies that may carry an errcode."""
+    return "json" in media_type or media_type.startswith("text/")
+
+
+def looks_like_json(content_type: Optional[str], head: bytes) -> bool:
     """Whether a body may carry an errcode: JSON or text whose first byte opens an object.
 
     Binary downloads (``media/get`` success) fail the first check and are never parsed.
     """
-    if content_type:
-        kind = content_type.split(";", 1)[0].strip().lower()
-        if "json" not in kind and not kind.startswith("text/"):
-            return False
+    if content_type and not is_textual(media_type(content_type)):
+        return False
     return head.lstrip(_WHITESPACE)[:1] == b"{"
+
+
+def outcome_of_body(content_type: Optional[str], body: bytes) -> BodyOutcome:
+    """The errcode of a complete body the app has read, if it is a JSON body."""
+    if not looks_like_json(content_type, body[:_SNIFF_BYTES]):
+        return NO_OUTCOME
+    return outcome_of(body)
 
 
 def outcome_of(body: bytes) -> BodyOutcome:

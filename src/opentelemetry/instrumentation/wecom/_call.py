@@ -2,8 +2,9 @@
 
 Transport adapters (httpx, requests) and the ``wecom_api`` decorator only
 translate what they see into :meth:`WeComCall.begin` and one ``finish_*``
-call. Everything the telemetry contract says about attributes, status,
-``error.type`` and metric points lives here, once.
+call. This module is the call's lifecycle: the span, its context, the
+attributes, the metric point and the call log; what an outcome means
+(status, ``error.type``, description) is decided by ``_verdict.verdict``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from contextlib import contextmanager
 from contextvars import Token
 from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
 
-from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, Context
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -24,19 +26,13 @@ from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
-from opentelemetry.instrumentation.wecom._redaction import (
-    RequestTarget,
-    redacted_url,
-    scrub,
-    secret_values,
-)
+from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._url import RequestTarget
+from opentelemetry.instrumentation.wecom._verdict import Verdict, verdict
 from opentelemetry.instrumentation.wecom.errcodes import classify
-from opentelemetry.instrumentation.wecom.extensions import Extension, extension_for
-
-ERRMSG_MAX_LENGTH: Final = 256
-_DESCRIPTION_MAX_LENGTH: Final = 160
 
 _ACTIVE_CALL_KEY: Final = context.create_key("wecom-active-call")
 _SCOPE_KEY: Final = context.create_key("wecom-call-scope")
@@ -85,6 +81,7 @@ class WeComCall:
     __slots__ = (
         "_ended",
         "_extension",
+        "_quiets_http",
         "_scope",
         "_start_ns",
         "api",
@@ -101,7 +98,7 @@ class WeComCall:
         start_ns: int,
         *,
         target: Optional[RequestTarget],
-        extension: Optional[Extension],
+        extension: Optional[_Extension],
     ) -> None:
         self.telemetry = telemetry
         self.api = api
@@ -110,6 +107,7 @@ class WeComCall:
         self._start_ns = start_ns
         self._extension = extension
         self._scope: Optional[_Scope] = None
+        self._quiets_http = not telemetry.settings.keep_http_spans
         self._ended = False
 
     @classmethod
@@ -123,7 +121,12 @@ class WeComCall:
         request_body: Optional[RequestBody] = None,
         opens_scope: bool = False,
     ) -> WeComCall:
-        """Start the span. ``opens_scope`` marks a decorated function that may contain calls."""
+        """Start the span.
+
+        ``opens_scope`` marks a decorated function: its span is the parent of the
+        WeCom HTTP calls made inside it, which record their own metric points
+        (see :meth:`_records_point`), and it does not silence HTTP instrumentation.
+        """
         enclosing = context.get_value(_SCOPE_KEY)
         if isinstance(enclosing, _Scope):
             enclosing.calls += 1
@@ -141,6 +144,7 @@ class WeComCall:
         call = cls(telemetry, api, span, start_ns, target=target, extension=extension)
         if opens_scope:
             call._scope = _Scope()
+            call._quiets_http = False
         if span.is_recording():
             call._describe_request(request_body)
         return call
@@ -165,17 +169,14 @@ class WeComCall:
     def _activate(self) -> Token[Context]:
         """Make the span current while the wrapped client runs; returns the token to detach.
 
-        Marks the context so nested sends (redirect hops) are not recorded twice
-        and, unless ``keep_http_spans`` is set, so the stock httpx/requests
-        instrumentations (which would put the raw token in ``url.full``) stay quiet.
+        Marks the context so nested sends (redirect hops) are not recorded twice;
+        :meth:`run` also silences the stock HTTP instrumentations (see :meth:`_call`).
         """
         ctx = trace.set_span_in_context(self.span)
         if self._scope is not None:
             ctx = context.set_value(_SCOPE_KEY, self._scope, ctx)
         else:
             ctx = context.set_value(_ACTIVE_CALL_KEY, True, ctx)
-            if not self.telemetry.settings.keep_http_spans:
-                ctx = context.set_value(_SUPPRESS_HTTP_INSTRUMENTATION_KEY, True, ctx)
         return context.attach(ctx)
 
     @contextmanager
@@ -196,6 +197,11 @@ class WeComCall:
         """
         token = self._activate()
         try:
+            if self._quiets_http:
+                # Unless ``keep_http_spans`` is set, the stock httpx/requests
+                # instrumentations (which would put the raw token in ``url.full``) stay quiet.
+                with suppress_http_instrumentation():
+                    return function(*args, **kwargs)
             return function(*args, **kwargs)
         except BaseException as exception:
             self.finish_exception(exception)
@@ -210,6 +216,9 @@ class WeComCall:
         """The coroutine twin of :meth:`run`."""
         token = self._activate()
         try:
+            if self._quiets_http:
+                with suppress_http_instrumentation():
+                    return await function(*args, **kwargs)
             return await function(*args, **kwargs)
         except BaseException as exception:
             self.finish_exception(exception)
@@ -250,7 +259,11 @@ class WeComCall:
         self._finish(NO_OUTCOME)
 
     def _records_point(self) -> bool:
-        """False for a decorated call whose inner calls already recorded their own points."""
+        """Whether this call records its ``wecom.client.duration`` point.
+
+        Exactly one point per WeCom call: a decorated call (``opens_scope``) whose
+        function made instrumented HTTP calls records none, those calls did.
+        """
         return self._scope is None or self._scope.calls == 0
 
     def count_invalid_recipients(self, kind: str, count: int) -> None:
@@ -277,25 +290,15 @@ class WeComCall:
         end_ns = time.time_ns()
         errcode = outcome.errcode
         span = self.span
-        error_type: Optional[str] = None
-        if errcode is not None and errcode != 0:
-            status = attr.STATUS_BUSINESS_ERROR
-            error_type = str(errcode)
-        elif exception is not None:
-            status = attr.STATUS_SYSTEM_ERROR
-            error_type = type(exception).__qualname__
-        elif status_code is not None and status_code >= 400:
-            status = attr.STATUS_SYSTEM_ERROR
-            error_type = str(status_code)
-        else:
-            status = attr.STATUS_OK
-
+        recording = span.is_recording()
+        judged = self._judge(outcome, status_code, exception, describe=recording)
+        if judged is None:  # the description failed (an exception's __str__ raised ...)
+            judged = verdict(errcode, status_code=status_code, exception=exception)
         try:
-            if span.is_recording():
+            if recording:
                 self._describe_outcome(
-                    outcome,
-                    status,
-                    error_type,
+                    judged,
+                    errcode,
                     status_code=status_code,
                     exception=exception,
                     attributes={} if attributes is None else attributes,
@@ -307,67 +310,73 @@ class WeComCall:
         if self._records_point():
             metric_attributes: dict[str, AttributeValue] = {
                 attr.WECOM_API: self.api,
-                attr.WECOM_STATUS: status,
+                attr.WECOM_STATUS: judged.status,
             }
             if errcode is not None:
                 metric_attributes[attr.WECOM_ERRCODE] = errcode
-            if error_type is not None:
-                metric_attributes[attr.ERROR_TYPE] = error_type
+            if judged.error_type is not None:
+                metric_attributes[attr.ERROR_TYPE] = judged.error_type
             self.telemetry.duration.record(duration_s, metric_attributes)
         if self.telemetry.settings.call_log:
-            self._log(errcode, status, error_type, duration_s)
+            self._log(errcode, judged, duration_s)
+
+    @contained
+    def _judge(
+        self,
+        outcome: BodyOutcome,
+        status_code: Optional[int],
+        exception: Optional[BaseException],
+        *,
+        describe: bool,
+    ) -> Verdict:
+        return verdict(
+            outcome.errcode,
+            outcome.errmsg,
+            status_code=status_code,
+            exception=exception,
+            describe=describe,
+            scrub=self._scrub,
+        )
 
     @contained
     def _describe_outcome(
         self,
-        outcome: BodyOutcome,
-        status: str,
-        error_type: Optional[str],
+        judged: Verdict,
+        errcode: Optional[int],
         *,
         status_code: Optional[int],
         exception: Optional[BaseException],
         attributes: dict[str, AttributeValue],
     ) -> None:
         span = self.span
-        attributes[attr.WECOM_STATUS] = status
+        attributes[attr.WECOM_STATUS] = judged.status
         if status_code is not None:
             attributes[attr.HTTP_RESPONSE_STATUS_CODE] = status_code
-        errcode = outcome.errcode
-        failed = errcode is not None and errcode != 0
-        errmsg = self._scrub(outcome.errmsg) if failed and outcome.errmsg else None
         if errcode is not None:
             attributes[attr.WECOM_ERRCODE] = errcode
-        if errmsg:
-            attributes[attr.WECOM_ERRMSG] = errmsg[:ERRMSG_MAX_LENGTH]
-        if failed and errcode is not None:
+        if judged.errmsg:
+            attributes[attr.WECOM_ERRMSG] = judged.errmsg
+        if judged.status == attr.STATUS_BUSINESS_ERROR and errcode is not None:
             category, retryable = classify(errcode)
             attributes[attr.WECOM_ERROR_CATEGORY] = category
             attributes[attr.WECOM_ERROR_RETRYABLE] = retryable
-        if error_type is not None:
-            attributes[attr.ERROR_TYPE] = error_type
+        if judged.error_type is not None:
+            attributes[attr.ERROR_TYPE] = judged.error_type
         span.set_attributes(attributes)
         if exception is not None:
-            span.add_event("exception", self._exception_attributes(exception))
-        if error_type is None:
-            return
-        if errcode is not None and errcode != 0:
-            reason = (errmsg or "").split(", hint:", 1)[0]
-            description = f"WeCom errcode {errcode}" + (f": {reason}" if reason else "")
-        elif exception is not None:
-            description = f"{error_type}: {self._scrub(str(exception))}"
-        else:
-            description = f"HTTP {status_code}"
-        span.set_status(Status(StatusCode.ERROR, description[:_DESCRIPTION_MAX_LENGTH]))
+            span.add_event(attr.EXCEPTION_EVENT, self._exception_attributes(exception))
+        if judged.description is not None:
+            span.set_status(Status(StatusCode.ERROR, judged.description))
 
     def _exception_attributes(self, exception: BaseException) -> dict[str, AttributeValue]:
         stacktrace = "".join(
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         )
         return {
-            "exception.type": type(exception).__qualname__,
-            "exception.message": self._scrub(str(exception)),
-            "exception.stacktrace": self._scrub(stacktrace),
-            "exception.escaped": True,
+            attr.EXCEPTION_TYPE: type(exception).__qualname__,
+            attr.EXCEPTION_MESSAGE: self._scrub(str(exception)),
+            attr.EXCEPTION_STACKTRACE: self._scrub(stacktrace),
+            attr.EXCEPTION_ESCAPED: True,
         }
 
     def _scrub(self, text: str) -> str:
@@ -375,21 +384,19 @@ class WeComCall:
         known = secret_values(self.target.query, extra) if self.target is not None else ()
         return scrub(text, known, extra)
 
-    def _log(
-        self, errcode: Optional[int], status: str, error_type: Optional[str], duration_s: float
-    ) -> None:
+    def _log(self, errcode: Optional[int], judged: Verdict, duration_s: float) -> None:
         span_context = self.span.get_span_context()
         call_logger.info(
             "wecom %s status=%s errcode=%s duration=%.3fs",
             self.api,
-            status,
+            judged.status,
             errcode,
             duration_s,
             extra={
-                "wecom.api": self.api,
-                "wecom.errcode": errcode,
-                "wecom.status": status,
-                "error.type": error_type,
+                attr.WECOM_API: self.api,
+                attr.WECOM_ERRCODE: errcode,
+                attr.WECOM_STATUS: judged.status,
+                attr.ERROR_TYPE: judged.error_type,
                 "duration_s": duration_s,
                 "trace_id": trace.format_trace_id(span_context.trace_id),
                 "span_id": trace.format_span_id(span_context.span_id),

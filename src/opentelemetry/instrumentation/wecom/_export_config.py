@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, Optional
 from urllib.parse import urlsplit
 
+from opentelemetry.instrumentation.wecom._url import default_port
+
 Signal = Literal["traces", "metrics"]
 
 HTTP_PROTOBUF: Final = "http/protobuf"
@@ -141,4 +143,4 @@ def _host_port(url: str, source: str) -> tuple[str, int]:
         raise ValueError(problem) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(problem)
-    return parts.hostname, port if port is not None else (443 if parts.scheme == "https" else 80)
+    return parts.hostname, port if port is not None else default_port(parts.scheme)

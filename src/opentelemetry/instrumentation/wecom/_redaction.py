@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Final, NamedTuple
+from typing import Final
 from urllib.parse import unquote
+
+from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 REDACTED: Final = "REDACTED"
 
@@ -44,24 +46,17 @@ SECRET_PARAMS: Final = frozenset(
 )
 
 
-class RequestTarget(NamedTuple):
-    """A request URL split once, by the transport adapter that saw it."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str
-    query: str
-
-
 def redacted_url(target: RequestTarget, extra_params: frozenset[str] = frozenset()) -> str:
     """The URL of ``target`` with secret query values replaced by ``REDACTED``.
 
     User info is never included, and the query is rebuilt pair by pair without
     re-encoding, so everything that is not a secret reads exactly as sent.
     """
-    default_port = 443 if target.scheme == "https" else 80
-    netloc = target.host if target.port == default_port else f"{target.host}:{target.port}"
+    netloc = (
+        target.host
+        if target.port == default_port(target.scheme)
+        else f"{target.host}:{target.port}"
+    )
     url = f"{target.scheme}://{netloc}{target.path}"
     if not target.query:
         return url

@@ -1,8 +1,10 @@
 """The tracer, instruments and settings that every WeCom call records into.
 
-One :class:`Telemetry` is active at a time: the one built by
-``WeComInstrumentor.instrument()``, or, for the ``wecom_api`` decorator used on
-its own, a default one on the global providers built on first use.
+``WeComInstrumentor.instrument()`` builds one :class:`Telemetry` and hands it
+to the wrappers it installs. The ``wecom_api`` decorator, which no
+``instrument()`` call builds, looks it up with :func:`current`: the
+instrumentor's while it is instrumented, otherwise a default one on the global
+providers, built on first use.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
 )
+from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
 from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
 from opentelemetry.instrumentation.wecom.version import __version__
 
@@ -65,6 +68,7 @@ class Telemetry:
             description="Duration of WeCom API calls, by API and business outcome (errcode).",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        self.deliveries = DeliveryTracker()
         self.invalid_recipients: Counter = meter.create_counter(
             INVALID_RECIPIENTS_METRIC,
             unit="{recipient}",
@@ -78,14 +82,18 @@ _default: Optional[Telemetry] = None
 
 
 def activate(telemetry: Optional[Telemetry]) -> None:
-    """Make ``telemetry`` the one calls record into (``None`` on uninstrument)."""
+    """Make ``telemetry`` the one decorated calls record into (``None`` on uninstrument)."""
     global _active  # noqa: PLW0603 - the single switch that instrument()/uninstrument() flip
     _active = telemetry
 
 
-def active() -> Optional[Telemetry]:
-    """The telemetry of the instrumentor, or ``None`` when it is not instrumented."""
-    return _active
+def active_deliveries() -> Optional[DeliveryTracker]:
+    """The template cards the instrumentor's calls remembered (None when not instrumented).
+
+    The callback middleware, which no ``instrument()`` builds, links clicks to these sends.
+    """
+    telemetry = _active
+    return None if telemetry is None else telemetry.deliveries
 
 
 def current() -> Telemetry:

@@ -14,7 +14,12 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from .crypto import WeComCrypto, WeComCryptoError, cdata, xml_field
+from opentelemetry.instrumentation.wecom.crypto import (
+    WeComCrypto,
+    WeComCryptoError,
+    cdata,
+    xml_field,
+)
 
 PUSH_TIMEOUT = 5.0
 PUSH_TRIES = 3

@@ -1,22 +1,73 @@
-"""The log of calls the mock received, with every credential masked."""
+"""The log of calls the mock received, with every credential masked.
+
+The mock stands on its own (it imports nothing of the instrumentation), so it
+masks with its own code: one matcher, :func:`is_credential`, serves the query of
+a call record and the free text of a log line. Its list of WeCom credential
+names covers every name the instrumentation redacts (a test checks it).
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
-from opentelemetry.instrumentation.wecom._redaction import REDACTED, SECRET_PARAMS, scrub
+REDACTED: Final = "REDACTED"
+"""What a masked credential reads as, in the call log and the mock's own log lines."""
 
-mask_text = scrub
-"""Mask credentials inside free text such as a request line."""
+CREDENTIAL_PARAMS: Final = frozenset(
+    {
+        "access_token",
+        "auth_code",
+        "code",
+        "corpsecret",
+        "echostr",
+        "js_code",
+        "jsapi_ticket",
+        "key",
+        "permanent_code",
+        "pre_auth_code",
+        "provider_access_token",
+        "provider_secret",
+        "secret",
+        "session_key",
+        "suite_access_token",
+        "suite_secret",
+        "suite_ticket",
+        "ticket",
+        "token",
+        "user_ticket",
+    }
+)
+"""Query parameters and body fields of the WeCom API that carry a credential or one-time code."""
+
+# `name=value` in a request line, `"name": "value"` in JSON, `name: value` in a log line.
+_IN_TEXT: Final = re.compile(
+    r"""(?<![A-Za-z0-9_])([A-Za-z_]+)(["']?\s*[=:]\s*["']?)([^&\s"',;#)}\]]+)"""
+)
+
+
+def is_credential(name: str) -> bool:
+    """Whether the parameter ``name`` carries a credential."""
+    return name.lower() in CREDENTIAL_PARAMS
 
 
 def mask_query(query: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``query`` with credential values replaced by ``REDACTED``."""
-    return {k: (REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in query.items()}
+    return {k: (REDACTED if is_credential(k) else v) for k, v in query.items()}
+
+
+def mask_text(text: str) -> str:
+    """``text`` (a request line, a log message) with credential values replaced by ``REDACTED``."""
+    return _IN_TEXT.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    name, separator, _ = match.groups()
+    return f"{name}{separator}{REDACTED}" if is_credential(name) else match.group(0)
 
 
 @dataclass(frozen=True)

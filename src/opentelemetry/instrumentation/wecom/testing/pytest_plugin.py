@@ -1,7 +1,15 @@
-"""pytest plugin (entry point ``pytest11``): the ``wecom_mock`` fixture.
+"""pytest plugin: the ``wecom_mock`` fixture, opt-in.
 
-Registered as ``wecom_mock``; it imports nothing heavy at load time so it can never break a
-test run, even without the ``testing`` extra. Configure a test's server with the marker::
+Installing the package changes no one's test sessions: a project that wants the
+fixture opts in, in its top-level ``conftest.py``::
+
+    pytest_plugins = ["opentelemetry.instrumentation.wecom.testing.pytest_plugin"]
+
+or on the command line / in ``addopts``:
+``pytest -p opentelemetry.instrumentation.wecom.testing.pytest_plugin``.
+Loading it imports only pytest: the mock server is imported when a test first
+asks for ``wecom_mock``, so it never breaks a run, even without the ``testing``
+extra. Configure a test's server with the marker::
 
     @pytest.mark.wecom_mock(scenario="examples/scenarios/incident.yaml", seed=7)
     def test_x(wecom_mock): ...

@@ -1,0 +1,77 @@
+"""``WeComInstrumentor``: patches httpx and requests so every WeCom call is recorded."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from opentelemetry.instrumentation.wecom import _telemetry
+from opentelemetry.instrumentation.wecom._settings import resolve_settings
+from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom.package import _instruments
+
+
+def _installed(client: str) -> bool:
+    """Whether ``client`` can be imported; its adapter is imported only then."""
+    return importlib.util.find_spec(client) is not None
+
+
+class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Records every WeCom API call made through httpx or requests.
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider``, ``hosts``,
+    ``keep_http_spans``, ``redact_params``, ``max_apis`` and ``call_log``; each
+    falls back to its ``OTEL_PYTHON_WECOM_*`` environment variable
+    (docs/configuration.md).
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        telemetry = Telemetry(
+            resolve_settings(kwargs),
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+        )
+        # The decorator, which no instrument() call builds, records into the same telemetry.
+        _telemetry.activate(telemetry)
+
+        if _installed("httpx"):
+            from opentelemetry.instrumentation.wecom._transports import _httpx  # noqa: PLC0415
+
+            wrap_function_wrapper("httpx", "Client.send", _httpx.send_wrapper(telemetry))
+            wrap_function_wrapper("httpx", "AsyncClient.send", _httpx.async_send_wrapper(telemetry))
+
+        if _installed("requests"):
+            from opentelemetry.instrumentation.wecom._transports import _requests  # noqa: PLC0415
+
+            wrap_function_wrapper(
+                "requests.sessions", "Session.send", _requests.send_wrapper(telemetry)
+            )
+            # Only to silence the stock requests instrumentation for WeCom URLs.
+            wrap_function_wrapper(
+                "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
+            )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        if _installed("httpx"):
+            import httpx  # noqa: PLC0415
+
+            unwrap(httpx.Client, "send")
+            unwrap(httpx.AsyncClient, "send")
+
+        if _installed("requests"):
+            import requests.sessions  # noqa: PLC0415
+
+            unwrap(requests.sessions.Session, "send")
+            unwrap(requests.sessions.Session, "request")
+
+        _telemetry.activate(None)

@@ -1,0 +1,180 @@
+"""requests adapter: ``Session.send`` (which module-level ``requests.get`` and wechatpy use).
+
+``Session.send`` consumes the body unless ``stream=True``. Redirect hops call
+``send`` again inside the first call and are part of its span. ``Session.request``
+is wrapped too, only to silence the stock requests instrumentation for WeCom
+URLs even when it was installed after this one (its span would be the parent
+and would carry the raw token).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from functools import partial
+from typing import Any, Callable, Optional, Union
+
+import requests
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+
+from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall, inside_call
+from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._transports._common import (
+    Wrapper,
+    begin_call,
+    end_stream,
+    finish_read,
+    may_record,
+    read_response_info,
+    streamed_response_info,
+)
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._url import target_of
+
+
+def request_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``requests.Session.request``: silences the stock instrumentation only."""
+
+    def wrap_request(
+        wrapped: Callable[..., requests.Response],
+        instance: requests.Session,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        if not _stock_instrumentation_active(instance) or not _should_silence_http_spans(
+            telemetry, args, kwargs
+        ):
+            return wrapped(*args, **kwargs)
+        with suppress_http_instrumentation():
+            return wrapped(*args, **kwargs)
+
+    return wrap_request
+
+
+def send_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``requests.Session.send``, recording into ``telemetry``."""
+
+    def wrap_send(
+        wrapped: Callable[..., requests.Response],
+        instance: requests.Session,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        call = _begin(telemetry, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        response = call.run(wrapped, *args, **kwargs)
+        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        return response
+
+    return wrap_send
+
+
+def read_response(result: object) -> Optional[ResponseInfo]:
+    """What the core needs of ``result`` if it is a ``requests.Response`` whose body was read."""
+    # requests has no public "has the body been read" test; reading ``content`` of a
+    # streamed response would consume it on the app's behalf.
+    if not isinstance(result, requests.Response) or not getattr(result, "_content_consumed", False):
+        return None
+    body = result.content
+    if not isinstance(body, bytes):
+        return None
+    return read_response_info(result.status_code, result.headers.get("content-type"), body)
+
+
+def _stock_instrumentation_active(session: requests.Session) -> bool:
+    """Whether opentelemetry-instrumentation-requests has patched ``Session.send``.
+
+    Its marker is visible through our wrapt wrapper too, whichever was installed last;
+    checking it first spares the URL parse below on every call when it is not installed.
+    """
+    return bool(
+        getattr(type(session).send, "opentelemetry_instrumentation_requests_applied", False)
+    )
+
+
+@contained
+def _should_silence_http_spans(
+    telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bool:
+    if telemetry.settings.keep_http_spans or inside_call():
+        return False
+    url = args[1] if len(args) > 1 else kwargs.get("url")
+    if isinstance(url, bytes):
+        url = url.decode("ascii", "replace")
+    if not isinstance(url, str):
+        return False
+    target = target_of(url)
+    return target is not None and telemetry.settings.is_wecom_host(target.host, target.port)
+
+
+@contained
+def _begin(
+    telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Optional[WeComCall]:
+    if not may_record():
+        return None
+    request: requests.PreparedRequest = args[0] if args else kwargs["request"]
+    if not request.url:
+        return None
+    target = target_of(request.url)
+    if target is None or not telemetry.settings.is_wecom_host(target.host, target.port):
+        return None
+    method = request.method or "GET"
+    return begin_call(telemetry, method, target, partial(_request_body, request))
+
+
+def _request_body(request: requests.PreparedRequest) -> Optional[bytes]:
+    body = request.body
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8", "replace")
+    return None  # a generator or file upload: never read it on the app's behalf
+
+
+@contained
+def _observe(call: WeComCall, response: requests.Response, *, streamed: bool) -> None:
+    content_type = response.headers.get("content-type")
+    if not streamed and getattr(response, "_content_consumed", False):
+        finish_read(call, read_response_info(response.status_code, content_type, response.content))
+        return
+    info = streamed_response_info(
+        response.status_code, content_type, response.headers.get("content-length")
+    )
+    _observe_stream(call, response, info, BodyWindows(content_type))
+
+
+def _observe_stream(
+    call: WeComCall, response: requests.Response, info: ResponseInfo, windows: BodyWindows
+) -> None:
+    """Watch what the app reads through ``iter_content`` and end the call on ``close()``.
+
+    ``content``, ``text``, ``json()`` and ``iter_lines()`` all read through
+    ``iter_content``; the instance attributes set here shadow the class methods
+    for this one response only.
+    """
+    iter_content = response.iter_content
+    close = response.close
+
+    def observed_iter_content(
+        chunk_size: Optional[int] = 1, decode_unicode: bool = False
+    ) -> Iterator[Union[bytes, str]]:
+        try:
+            for chunk in iter_content(chunk_size, decode_unicode):
+                windows.feed(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                yield chunk
+        except BaseException as exception:
+            call.finish_exception(exception)
+            raise
+
+    def observed_close() -> None:
+        try:
+            close()
+        finally:
+            end_stream(call, info, windows)
+
+    response.iter_content = observed_iter_content  # type: ignore[method-assign]
+    response.close = observed_close  # type: ignore[method-assign]
+    weakref.finalize(response, call.abandon)

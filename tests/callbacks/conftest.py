@@ -1,0 +1,128 @@
+"""Real Flask and FastAPI callback apps on loopback, bare and with the middleware, and helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from opentelemetry.instrumentation.wecom.callbacks import WeComASGIMiddleware, WeComWSGIMiddleware
+from opentelemetry.instrumentation.wecom.testing import CallbackSimulator
+
+from .apps import AGENT_ID, CORP_ID, KEYS, PATH, fastapi_app, flask_app, serve_asgi, serve_wsgi
+
+FRAMEWORKS = ("flask", "fastapi")
+_WAIT_S = 10.0
+
+
+class CallbackTelemetry:
+    """The real SDK with in-memory exporters; metric collections hold only new points."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader(
+            preferred_temporality={Histogram: AggregationTemporality.DELTA}
+        )
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    @property
+    def providers(self) -> dict[str, Any]:
+        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider}
+
+    def reset(self) -> None:
+        self.exporter.clear()
+        self.reader.get_metrics_data()
+
+    def spans(self, prefix: str = "wecom callback") -> list[ReadableSpan]:
+        return [s for s in self.exporter.get_finished_spans() if s.name.startswith(prefix)]
+
+    def wait_for_spans(self, count: int, prefix: str = "wecom callback") -> list[ReadableSpan]:
+        """The spans, once ``count`` have ended (the server may end one after answering)."""
+        deadline = time.monotonic() + _WAIT_S
+        while len(self.spans(prefix)) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        spans = self.spans(prefix)
+        assert len(spans) == count, [s.name for s in spans]
+        return spans
+
+    def points(self, metric: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        found: list[Any] = []
+        for resource_metrics in data.resource_metrics if data else []:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for item in scope_metrics.metrics:
+                    if item.name == metric:
+                        found.extend(p for p in item.data.data_points if p.count)
+        return found
+
+    def dump(self) -> str:
+        """Every exported string: spans (names, attributes, events, status) and metrics."""
+        parts = [span.to_json() for span in self.exporter.get_finished_spans()]
+        data = self.reader.get_metrics_data()
+        if data is not None:
+            parts.append(data.to_json())
+        return "\n".join(parts)
+
+
+@dataclass
+class Stack:
+    """One framework's callback app served twice: bare, and wrapped in the middleware."""
+
+    framework: str
+    bare_url: str
+    url: str
+    telemetry: CallbackTelemetry
+
+    def simulator(self, base_url: str | None = None, **overrides: Any) -> CallbackSimulator:
+        options: dict[str, Any] = {
+            "token": KEYS["token"],
+            "encoding_aes_key": KEYS["encoding_aes_key"],
+            "corp_id": CORP_ID,
+            "agent_id": AGENT_ID,
+            **overrides,
+        }
+        return CallbackSimulator(f"{base_url or self.url}{PATH}", **options)
+
+
+def wrap(framework: str, **options: Any) -> Any:
+    """The framework's test app with the middleware installed the way its docs say."""
+    if framework == "flask":
+        app = flask_app()
+        app.wsgi_app = WeComWSGIMiddleware(app.wsgi_app, **options)
+        return app
+    app = fastapi_app()
+    app.add_middleware(WeComASGIMiddleware, **options)
+    return app
+
+
+def serve(framework: str, app: Any) -> Any:
+    return serve_wsgi(app) if framework == "flask" else serve_asgi(app)
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def served(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    framework: str = request.param
+    telemetry = CallbackTelemetry()
+    bare = flask_app() if framework == "flask" else fastapi_app()
+    wrapped = wrap(framework, **KEYS, **telemetry.providers)
+    with ExitStack() as stack:
+        bare_url = stack.enter_context(serve(framework, bare))
+        url = stack.enter_context(serve(framework, wrapped))
+        yield Stack(framework, bare_url, url, telemetry)
+
+
+@pytest.fixture
+def stack(served: Stack) -> Stack:
+    served.telemetry.reset()
+    return served
