@@ -12,14 +12,18 @@ app's request, and WeCom will answer it with an errcode.
 from __future__ import annotations
 
 import json
-from typing import Any, Final, NamedTuple, Optional
+import threading
+from typing import Any, Final, NamedTuple, Optional, Union
 
+from opentelemetry.instrumentation.wecom._attributes import OTHER_API
 from opentelemetry.instrumentation.wecom._body import WINDOW, int_member
 
 TO_ALL: Final = "@all"
 _SEPARATOR: Final = "|"
 _KEYS: Final = (b'"touser"', b'"toparty"', b'"totag"', b'"chatid"')
 _LIMIT: Final = 1 << 20  # a body larger than this is not a message
+MAX_AGENT_IDS: Final = 64
+"""Distinct ``wecom.agent_id`` values on metrics; a corp has at most 300 apps, a process few."""
 
 
 class Recipients(NamedTuple):
@@ -134,3 +138,21 @@ def _agent_id(value: Any) -> Optional[int]:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+class AgentIds:
+    """``wecom.agent_id`` for metrics: the first ``limit`` distinct agent ids, then ``_OTHER``."""
+
+    def __init__(self, limit: int = MAX_AGENT_IDS) -> None:
+        self._limit = limit
+        self._seen: set[int] = set()
+        self._lock = threading.Lock()
+
+    def metric_value(self, agent_id: int) -> Union[int, str]:
+        if agent_id in self._seen:
+            return agent_id
+        with self._lock:
+            if len(self._seen) < self._limit:
+                self._seen.add(agent_id)
+                return agent_id
+        return OTHER_API

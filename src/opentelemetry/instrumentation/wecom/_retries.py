@@ -30,15 +30,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Callable, Final, NamedTuple, Optional
+from urllib.parse import unquote
 
-from opentelemetry.trace import SpanContext
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanContext, get_current_span
+
+from opentelemetry.instrumentation.wecom._attributes import TOKEN_REFRESH_PROACTIVE
+from opentelemetry.instrumentation.wecom._redaction import is_secret_param
+from opentelemetry.instrumentation.wecom._url import RequestTarget
 
 TOKEN_APIS: Final = frozenset(
     {"gettoken", "service/get_suite_token", "service/get_provider_token", "service/get_corp_token"}
 )
 """The APIs that fetch a new token: a call of one of them is a token refresh."""
 
-PROACTIVE: Final = "proactive"
+PROACTIVE: Final = TOKEN_REFRESH_PROACTIVE
 """Refresh reason of a token call that followed no auth error: first use or a cached token's
 own expiry, as the app decided."""
 
@@ -234,6 +240,75 @@ def task_identity() -> int:
     return 0 if task is None else id(task)
 
 
-def root_chain_key() -> Hashable:
+def root_chain_key(scope: int = 0) -> Hashable:
     """The chain of a call without a current span: its thread, and its asyncio task if any."""
-    return (0, threading.get_ident(), task_identity())
+    return (0, threading.get_ident(), task_identity(), scope)
+
+
+def chain_key(parent: Context, scope: int) -> Hashable:
+    """The chain of a call started in ``parent``, inside the decorated call ``scope`` (0: none).
+
+    Trace ids are never 0, so trace chains and root chains cannot collide.
+    """
+    span_context = get_current_span(parent).get_span_context()
+    if span_context.is_valid:
+        return (span_context.trace_id, scope)
+    return root_chain_key(scope)
+
+
+class ChainStart(NamedTuple):
+    """What a call learned from its chain when it started."""
+
+    repeat: Optional[Repeat]
+    refresh: Optional[Refresh]
+
+
+NOTHING: Final = ChainStart(None, None)
+_PROACTIVE_START: Final = ChainStart(None, Refresh(PROACTIVE, None))
+
+
+def start_chain(
+    chains: RetryChains,
+    api: str,
+    key: Callable[[], Hashable],
+    fingerprint: Callable[[], Fingerprint],
+    inherited: Optional[Refresh] = None,
+) -> ChainStart:
+    """Whether a call of ``api`` repeats a failed one, and why it refreshes a token.
+
+    ``key`` is computed only when some failure is remembered. ``inherited`` is the refresh of
+    the decorated token call this one runs inside: the decorated call took the auth error.
+    """
+    if chains.idle:
+        start = _PROACTIVE_START if api in TOKEN_APIS else NOTHING
+    else:
+        start = ChainStart(*chains.begin(key(), api, fingerprint))
+    if inherited is not None and start.refresh is not None and start.refresh.after is None:
+        return start._replace(refresh=inherited)
+    return start
+
+
+def request_fingerprint(
+    method: Optional[str],
+    target: Optional[RequestTarget],
+    body: Optional[bytes],
+    extra_secrets: frozenset[str] = frozenset(),
+) -> Fingerprint:
+    """What makes a request the same request again: method, path, non-secret query, JSON body.
+
+    ``None`` (compare the API alone) for a call without a URL (a decorated function) and for a
+    body that is not JSON (a multipart upload has a new boundary every time). The hash stays in
+    the process; secret parameters (a fresh token) are left out.
+    """
+    if target is None:
+        return None
+    if body and body.lstrip()[:1] != b"{":
+        return None
+    query = tuple(
+        sorted(
+            pair
+            for pair in target.query.split("&")
+            if pair and not is_secret_param(unquote(pair.partition("=")[0]), extra_secrets)
+        )
+    )
+    return hash((method, target.path, query, body or b""))

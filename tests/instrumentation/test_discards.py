@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from opentelemetry.instrumentation.wecom._delivery_limits import DeliveryLimits
+from opentelemetry.instrumentation.wecom._discards import DeliveryLimits
 
 
 class Clock:
