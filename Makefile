@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision bench stack-up stack-down clean
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench stack-up stack-down clean
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -17,6 +17,7 @@ help:
 	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
 	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
 	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make browser    install Debian's chromium (+ a CJK font) for the HTML report tests"
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
@@ -56,7 +57,22 @@ unit: venv
 e2e: provision
 	$(BIN)/pytest -m e2e
 
-test: provision lint typecheck
+# A test tool, not part of the user's stack: the HTML report tests drive it headless
+# (tests/diagnosis/test_report_browser.py). Installed from Debian when missing and root.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+
+browser:
+	@if [ -x $(CHROMIUM) ] && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(BROWSER_PACKAGES) with apt-get (for the HTML report tests) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else \
+		echo "make browser: $(CHROMIUM) is missing; install it: sudo apt-get install $(BROWSER_PACKAGES)"; \
+	fi
+
+test: provision browser lint typecheck
 	$(BIN)/pytest
 
 # The oldest Python and the lower bounds of the OpenTelemetry ranges in pyproject.toml.

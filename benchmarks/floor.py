@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind, TracerProvider
 from wrapt import wrap_function_wrapper
 
 from opentelemetry import context, trace
-from opentelemetry.instrumentation.wecom._telemetry import DURATION_BUCKETS
+from opentelemetry.instrumentation.wecom._attributes import DURATION_BUCKETS
 
 FLOOR_SCOPE: Final = "benchmarks.floor"
 _TARGETS: Final = {

@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "opentelemetry.instrumentation.wecom.testing",
     "opentelemetry.instrumentation.wecom.callbacks",
     "opentelemetry.instrumentation.wecom.crypto",
+    "opentelemetry.instrumentation.wecom.diagnosis",
 ]
 
 

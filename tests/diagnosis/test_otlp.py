@@ -201,3 +201,32 @@ def test_normalize_trace_id_refuses(text: str) -> None:
 
 def _base64_to_hex(text: str) -> str:
     return base64.b64decode(text).hex()
+
+
+def test_secrets_recorded_by_another_instrumentation_are_scrubbed() -> None:
+    leaked = "https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=SECRET-TOKEN-1"
+    span = {
+        "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "spanId": "00f067aa0ba902b7",
+        "attributes": [
+            {"key": "url.full", "value": {"stringValue": leaked}},
+            {
+                "key": "list",
+                "value": {"arrayValue": {"values": [{"stringValue": "corpsecret=SECRET-2"}]}},
+            },
+        ],
+        "events": [
+            {
+                "name": "exception",
+                "attributes": [
+                    {"key": "exception.message", "value": {"stringValue": f"failed: {leaked}"}}
+                ],
+            }
+        ],
+        "status": {"code": 2, "message": "GET ?corpsecret=SECRET-3 failed"},
+    }
+
+    (trace,) = traces_from_otlp_json({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+
+    assert "SECRET" not in repr(trace)
+    assert trace.spans[0].attributes["url.full"] == leaked.replace("SECRET-TOKEN-1", "REDACTED")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
+from opentelemetry.instrumentation.wecom._redaction import (
+    SECRET_PARAMS,
+    redacted_url,
+    scrub,
+    secret_values,
+)
 from opentelemetry.instrumentation.wecom._url import RequestTarget
 
 
@@ -82,3 +90,12 @@ def test_scrub_removes_known_values_wherever_they_appear() -> None:
 def test_scrub_leaves_ordinary_text_alone() -> None:
     text = "access_token expired, hint: [1773643642077182456917975], errcode: 42001"
     assert scrub(text) == text
+
+
+def test_the_secrets_section_of_the_telemetry_doc_lists_exactly_the_secret_params() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "telemetry.md").read_text(encoding="utf-8")
+    section = doc.split("## Secrets\n", 1)[1].split("\n## ", 1)[0]
+    item = section.split("- query parameters", 1)[1].split("plus any listed in", 1)[0]
+    assert re.findall(r"`([a-z_]+)`", item) == list(SECRET_PARAMS)
+    assert len(set(SECRET_PARAMS)) == len(SECRET_PARAMS)
+    assert all(name == name.lower() for name in SECRET_PARAMS)

@@ -22,8 +22,8 @@ def test_100_parallel_calls_on_separate_connections(wecom_mock: MockWeComServer)
     }
 
     def call(_: int) -> int:
-        with httpx.Client(base_url=wecom_mock.api_base_url, timeout=10) as c:
-            barrier.wait(timeout=10)
+        with httpx.Client(base_url=wecom_mock.api_base_url, timeout=60) as c:
+            barrier.wait(timeout=60)
             reply = c.post("message/send", params={"access_token": token}, json=body)
             errcode: int = reply.json()["errcode"]
             return errcode
@@ -37,7 +37,7 @@ def test_100_parallel_calls_on_separate_connections(wecom_mock: MockWeComServer)
 def test_120_parallel_calls_over_a_shared_keep_alive_pool(wecom_mock: MockWeComServer) -> None:
     token = wecom_mock.access_token()
     limits = httpx.Limits(max_connections=120, max_keepalive_connections=120)
-    with httpx.Client(base_url=wecom_mock.api_base_url, timeout=10, limits=limits) as c:
+    with httpx.Client(base_url=wecom_mock.api_base_url, timeout=60, limits=limits) as c:
 
         def call(i: int) -> int:
             reply = c.get(

@@ -1,7 +1,9 @@
-"""Names of the attributes and instruments in the telemetry contract (docs/telemetry.md).
+"""Names and values of the telemetry contract (docs/telemetry.md), each defined once.
 
 They are a public, stable contract: dashboards, alert rules and the collector
-bundle select on them. Change them only with a deprecation period.
+bundle select on them. Change them only with a deprecation period. This is the
+one internal module the tools (demo, benchmarks, diagnosis) import: the names
+they read back from the exported data.
 """
 
 from __future__ import annotations
@@ -88,6 +90,24 @@ CALLBACK_UNKNOWN_EVENT: Final = "_UNKNOWN"
 
 # Instruments.
 DURATION_METRIC: Final = "wecom.client.duration"
+# WeCom answers in tens of milliseconds when healthy and is given up on by
+# clients after a few seconds: 5 ms to 10 s, the semconv RPC/HTTP boundaries.
+DURATION_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
 INVALID_RECIPIENTS_METRIC: Final = "wecom.message.invalid_recipients"
 CALLBACK_DURATION_METRIC: Final = "wecom.callback.duration"
 CALLBACK_DELAY_METRIC: Final = "wecom.message.callback_delay"

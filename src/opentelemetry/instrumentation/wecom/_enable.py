@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Optional, Union
 
 from opentelemetry.metrics._internal import _ProxyMeterProvider
@@ -19,15 +19,11 @@ from opentelemetry.trace import ProxyTracerProvider
 
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.wecom._export_config import SignalConfig, resolve_signal
-from opentelemetry.instrumentation.wecom._export_health import ExportHealth
 from opentelemetry.instrumentation.wecom._instrumentor import WeComInstrumentor
 from opentelemetry.instrumentation.wecom._settings import resolve_settings
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.trace import TracerProvider
-
-    from opentelemetry.instrumentation.wecom._sdk_setup import _Abortable
+    from opentelemetry.instrumentation.wecom._sdk_setup import SdkProviders
 
 _logger: Final = logging.getLogger(__name__)
 
@@ -45,28 +41,16 @@ class TelemetrySetup:
     ``enable()`` then leaves alone).
     """
 
-    def __init__(
-        self,
-        tracer_provider: Optional[TracerProvider] = None,
-        meter_provider: Optional[MeterProvider] = None,
-        health: Optional[ExportHealth] = None,
-        abortables: Sequence[_Abortable] = (),
-    ) -> None:
-        self.tracer_provider = tracer_provider
-        self.meter_provider = meter_provider
-        self._health = health
-        self._abortables = tuple(abortables)
+    def __init__(self, providers: Optional[SdkProviders] = None) -> None:
+        self._providers = providers
+        self.tracer_provider = providers.tracer_provider if providers is not None else None
+        self.meter_provider = providers.meter_provider if providers is not None else None
         self._lock = threading.Lock()
         self._shut_down = False
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export what is buffered now; ``False`` if an exporter did not finish in time."""
-        flushed = True
-        if self.tracer_provider is not None:
-            flushed = self.tracer_provider.force_flush(timeout_millis) and flushed
-        if self.meter_provider is not None:
-            flushed = self.meter_provider.force_flush(timeout_millis) and flushed
-        return flushed
+        return self._providers is None or self._providers.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
         """Flush and stop the providers ``enable()`` built. Idempotent.
@@ -79,13 +63,8 @@ class TelemetrySetup:
                 return
             self._shut_down = True
         atexit.unregister(self.shutdown)
-        if self._health is not None and self._health.failing():
-            for abortable in self._abortables:
-                abortable.abort()
-        if self.tracer_provider is not None:
-            self.tracer_provider.shutdown()
-        if self.meter_provider is not None:
-            self.meter_provider.shutdown()
+        if self._providers is not None:
+            self._providers.shutdown()
 
 
 _lock = threading.Lock()
@@ -184,32 +163,18 @@ def _set_up_providers(
         return TelemetrySetup()
 
     try:
-        from opentelemetry.instrumentation.wecom import _sdk_setup  # noqa: PLC0415 - optional extra
+        from opentelemetry.instrumentation.wecom._sdk_setup import (  # noqa: PLC0415 - the sdk extra
+            build_providers,
+        )
 
-        targets = [c.otlp for c in (traces, metrics_config) if c is not None and c.otlp]
-        health = ExportHealth(targets)
-        abortables: list[_Abortable] = []
-        resource = _sdk_setup.build_resource(service_name)
-        tracer_provider = (
-            _sdk_setup.build_tracer_provider(traces, resource, health, abortables)
-            if traces is not None
-            else None
-        )
-        meter_provider = (
-            _sdk_setup.build_meter_provider(metrics_config, resource, health, abortables)
-            if metrics_config is not None
-            else None
-        )
+        providers = build_providers(service_name, traces, metrics_config)
     except ImportError as error:
         raise ImportError(f"{SDK_HINT} ({error})") from error
 
-    if targets:
-        health.install()
-        health.start_probe()
-    if tracer_provider is not None:
-        trace.set_tracer_provider(tracer_provider)
-    if meter_provider is not None:
-        metrics.set_meter_provider(meter_provider)
-    setup = TelemetrySetup(tracer_provider, meter_provider, health, abortables)
+    if providers.tracer_provider is not None:
+        trace.set_tracer_provider(providers.tracer_provider)
+    if providers.meter_provider is not None:
+        metrics.set_meter_provider(providers.meter_provider)
+    setup = TelemetrySetup(providers)
     atexit.register(setup.shutdown)
     return setup

@@ -18,32 +18,35 @@ from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 REDACTED: Final = "REDACTED"
 
-# Query parameters and body fields that carry credentials or one-time codes
-# (docs/telemetry.md lists them; wecom-api-facts §2.6).
-SECRET_PARAMS: Final = frozenset(
-    {
-        "access_token",
-        "corpsecret",
-        "secret",
-        "key",
-        "suite_access_token",
-        "provider_access_token",
-        "provider_secret",
-        "suite_secret",
-        "suite_ticket",
-        "permanent_code",
-        "pre_auth_code",
-        "auth_code",
-        "code",
-        "js_code",
-        "user_ticket",
-        "ticket",
-        "session_key",
-        "jsapi_ticket",
-        "token",
-        "echostr",
-    }
+SECRET_PARAMS: Final = (
+    "access_token",
+    "corpsecret",
+    "secret",
+    "key",
+    "suite_access_token",
+    "provider_access_token",
+    "provider_secret",
+    "suite_secret",
+    "suite_ticket",
+    "permanent_code",
+    "pre_auth_code",
+    "auth_code",
+    "code",
+    "js_code",
+    "user_ticket",
+    "ticket",
+    "session_key",
+    "jsapi_ticket",
+    "token",
+    "echostr",
 )
+"""Query parameters and body fields that carry credentials or one-time codes.
+
+The one list of them: docs/telemetry.md and the collector's scrub statements are
+checked against (or generated from) it. Names are lower case; matching ignores case.
+"""
+
+_SECRET_NAMES: Final = frozenset(SECRET_PARAMS)
 
 
 def redacted_url(target: RequestTarget, extra_params: frozenset[str] = frozenset()) -> str:
@@ -85,7 +88,7 @@ def secret_values(query: str, extra_params: frozenset[str] = frozenset()) -> lis
 
 def is_secret_param(name: str, extra_params: frozenset[str] = frozenset()) -> bool:
     """Whether a query parameter or body field called ``name`` carries a secret."""
-    return name.lower() in SECRET_PARAMS or name in extra_params
+    return name.lower() in _SECRET_NAMES or name in extra_params
 
 
 @functools.lru_cache(maxsize=8)
@@ -110,5 +113,5 @@ def scrub(
     for value in known_values:
         if len(value) >= 4:
             text = text.replace(value, REDACTED)
-    pattern = _secret_pattern(SECRET_PARAMS | extra_params)
+    pattern = _secret_pattern(_SECRET_NAMES | extra_params)
     return pattern.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)

@@ -1,14 +1,17 @@
-"""SDK tracer and meter providers for ``enable()``; imported only when it builds them.
+"""SDK tracer and meter providers, shared by ``enable()`` and the demo.
 
-This module imports the SDK (the ``sdk`` extra), and the gRPC exporters only
-when the gRPC protocol is chosen, so an app using http/protobuf needs no grpcio.
+:func:`build_providers` is the one place providers are built from the export
+configuration (``_export_config``) and :class:`SdkProviders` the one way they
+are stopped (at once, when the collector is known to be down). This module
+imports the SDK (the ``sdk`` extra), and the gRPC exporters only when the gRPC
+protocol is chosen, so an app using http/protobuf needs no grpcio.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, Optional, TypeVar
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -20,7 +23,7 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -128,46 +131,140 @@ def _reporter(health: ExportHealth, target: OtlpTarget) -> Callable[[bool], None
     return report
 
 
-def build_tracer_provider(
+class SdkProviders:
+    """Tracer and meter providers built by :func:`build_providers`, and how to stop them.
+
+    A provider is ``None`` for a signal that was not asked for.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: Optional[TracerProvider],
+        meter_provider: Optional[MeterProvider],
+        health: ExportHealth,
+        abortables: Sequence[_Abortable],
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.health = health
+        self._abortables = tuple(abortables)
+
+    def export_failing(self) -> bool:
+        """Whether a collector is known not to answer."""
+        return self.health.failing()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export what is buffered now; ``False`` if an exporter did not finish in time."""
+        flushed = True
+        if self.tracer_provider is not None:
+            flushed = self.tracer_provider.force_flush(timeout_millis) and flushed
+        if self.meter_provider is not None:
+            flushed = self.meter_provider.force_flush(timeout_millis) and flushed
+        return flushed
+
+    def shutdown(self) -> None:
+        """Flush and stop; with a collector known to be down, stop its exporters first,
+        so the process exits at once instead of waiting for their retries."""
+        if self.health.failing():
+            for abortable in self._abortables:
+                abortable.abort()
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()
+
+
+def build_providers(
+    service_name: Optional[str],
+    traces: Optional[SignalConfig],
+    metrics: Optional[SignalConfig],
+    *,
+    span_processors: Iterable[SpanProcessor] = (),
+    metric_readers: Iterable[MetricReader] = (),
+    metric_export_interval_millis: Optional[float] = None,
+) -> SdkProviders:
+    """Providers exporting as ``traces`` / ``metrics`` say (``None``: no provider for it).
+
+    ``span_processors`` and ``metric_readers`` are added next to the exporters (the
+    demo's in-memory readers). An OTLP target starts the export health watch: one
+    warning when no collector answers.
+    """
+    targets = [c.otlp for c in (traces, metrics) if c is not None and c.otlp is not None]
+    health = ExportHealth(targets)
+    abortables: list[_Abortable] = []
+    resource = build_resource(service_name)
+    tracer_provider = None
+    if traces is not None:
+        tracer_provider = _tracer_provider(traces, resource, health, abortables)
+        for processor in span_processors:
+            tracer_provider.add_span_processor(processor)
+    meter_provider = None
+    if metrics is not None:
+        readers = _metric_readers(
+            metrics, health, abortables, interval_millis=metric_export_interval_millis
+        )
+        readers.extend(metric_readers)
+        meter_provider = MeterProvider(
+            metric_readers=readers, resource=resource, shutdown_on_exit=False
+        )
+    if targets:
+        health.install()
+        health.start_probe()
+    return SdkProviders(tracer_provider, meter_provider, health, abortables)
+
+
+def _tracer_provider(
     config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[_Abortable]
 ) -> TracerProvider:
     """A TracerProvider with one BatchSpanProcessor per configured exporter."""
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    for name in config.exporters:
-        exporter: SpanExporter
-        if name == CONSOLE:
-            exporter = ConsoleSpanExporter()
-        else:
-            assert config.otlp is not None
-            watched = _WatchedSpanExporter(
-                _otlp_exporter(config, config.otlp), _reporter(health, config.otlp)
-            )
-            abortables.append(watched)
-            exporter = watched
+    for exporter in _exporters(
+        config, health, abortables, ConsoleSpanExporter, _WatchedSpanExporter
+    ):
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 
-def build_meter_provider(
-    config: SignalConfig, resource: Resource, health: ExportHealth, abortables: list[_Abortable]
-) -> MeterProvider:
-    """A MeterProvider with one PeriodicExportingMetricReader per configured exporter."""
-    readers: list[MetricReader] = []
+def _metric_readers(
+    config: SignalConfig,
+    health: ExportHealth,
+    abortables: list[_Abortable],
+    *,
+    interval_millis: Optional[float],
+) -> list[MetricReader]:
+    """One PeriodicExportingMetricReader per configured exporter."""
+    exporters = _exporters(
+        config, health, abortables, ConsoleMetricExporter, _WatchedMetricExporter
+    )
+    return [
+        PeriodicExportingMetricReader(exporter, export_interval_millis=interval_millis)
+        for exporter in exporters
+    ]
+
+
+_E = TypeVar("_E", SpanExporter, MetricExporter)
+
+
+def _exporters(
+    config: SignalConfig,
+    health: ExportHealth,
+    abortables: list[_Abortable],
+    console: Callable[[], _E],
+    watched: Callable[[Any, Callable[[bool], None]], _Abortable],
+) -> list[_E]:
+    """The configured exporters of one signal; OTLP ones report to ``health`` and can abort."""
+    exporters: list[_E] = []
     for name in config.exporters:
-        exporter: MetricExporter
         if name == CONSOLE:
-            exporter = ConsoleMetricExporter()
-        else:
-            assert config.otlp is not None
-            watched = _WatchedMetricExporter(
-                _otlp_exporter(config, config.otlp), _reporter(health, config.otlp)
-            )
-            abortables.append(watched)
-            exporter = watched
-        readers.append(PeriodicExportingMetricReader(exporter))
-    return MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
+            exporters.append(console())
+            continue
+        assert config.otlp is not None
+        exporter = watched(_otlp_exporter(config, config.otlp), _reporter(health, config.otlp))
+        abortables.append(exporter)
+        exporters.append(exporter)  # type: ignore[arg-type]
+    return exporters
 
 
-def build_resource(service_name: str | None) -> Resource:
+def build_resource(service_name: Optional[str]) -> Resource:
     """``Resource.create`` reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; the name wins."""
     return Resource.create({"service.name": service_name} if service_name else None)

@@ -18,6 +18,7 @@ from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 from opentelemetry.instrumentation.wecom._api_names import ApiNamer
 from opentelemetry.instrumentation.wecom._attributes import (
     DISCARDED_METRIC,
+    DURATION_BUCKETS,
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
     RECIPIENTS_METRIC,
@@ -33,25 +34,6 @@ from opentelemetry.instrumentation.wecom.version import __version__
 
 SCOPE_NAME: Final = "opentelemetry.instrumentation.wecom"
 SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.26.0"
-
-# WeCom answers in tens of milliseconds when healthy and is given up on by
-# clients after a few seconds: 5 ms to 10 s, the semconv RPC/HTTP boundaries.
-DURATION_BUCKETS: Final = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-)
 
 
 class Telemetry:

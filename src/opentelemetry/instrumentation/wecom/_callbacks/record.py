@@ -21,6 +21,7 @@ from opentelemetry.util.types import AttributeValue
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom import _telemetry
+from opentelemetry.instrumentation.wecom._attributes import DURATION_BUCKETS
 from opentelemetry.instrumentation.wecom._callbacks.examine import (
     CallbackFacts,
     EventNamer,
@@ -32,7 +33,7 @@ from opentelemetry.instrumentation.wecom._callbacks.examine import (
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
 from opentelemetry.instrumentation.wecom._redaction import scrub
-from opentelemetry.instrumentation.wecom._telemetry import DURATION_BUCKETS, SCHEMA_URL, SCOPE_NAME
+from opentelemetry.instrumentation.wecom._telemetry import SCHEMA_URL, SCOPE_NAME
 from opentelemetry.instrumentation.wecom.crypto import WeComCrypto, require_cryptography
 from opentelemetry.instrumentation.wecom.version import __version__
 

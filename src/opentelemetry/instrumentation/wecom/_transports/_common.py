@@ -1,7 +1,13 @@
-"""The steps every adapter shares: deciding whether to record, starting a call, ending it."""
+"""The steps every adapter shares: deciding whether to record, starting a call, ending it.
+
+An adapter supplies what only it knows of its client: ``begin`` (is this request a
+WeCom call? its target and body), whether the app has the whole body, and how to
+watch a streamed body; :func:`send_wrapper` and :func:`observe` do the rest.
+"""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Optional
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
@@ -20,6 +26,28 @@ from opentelemetry.instrumentation.wecom._url import RequestTarget
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 """A ``wrapt`` wrapper: ``(wrapped, instance, args, kwargs) -> result``."""
+Begin = Callable[[Telemetry, tuple[Any, ...], dict[str, Any]], Optional[WeComCall]]
+"""An adapter's start of a call: ``None`` when the request is not to be recorded."""
+Observe = Callable[..., object]
+"""An adapter's end of a call: ``observe(call, response, streamed=...)``, contained."""
+WatchStream = Callable[[WeComCall, Any, ResponseInfo, BodyWindows], None]
+"""Make a streamed response feed ``windows`` and end the call when the app closes it."""
+
+
+def send_wrapper(telemetry: Telemetry, begin: Begin, observe: Observe) -> Wrapper:
+    """The wrapper of a synchronous ``send(request, stream=...)``, recording into ``telemetry``."""
+
+    def wrap_send(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        call = begin(telemetry, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        response = call.run(wrapped, *args, **kwargs)
+        observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        return response
+
+    return wrap_send
 
 
 def may_record() -> bool:
@@ -32,6 +60,22 @@ def begin_call(
 ) -> WeComCall:
     api = telemetry.api_namer.name(target.path)
     return WeComCall.begin(telemetry, api, method=method, target=target, request_body=request_body)
+
+
+def observe(call: WeComCall, response: Any, *, read: bool, watch_stream: WatchStream) -> None:
+    """End the call with the body the app has (``read``), or watch the stream it will read.
+
+    ``response`` is any client's response with ``status_code``, ``headers`` and
+    ``content`` (read only when ``read`` is true).
+    """
+    headers = response.headers
+    content_type = headers.get("content-type")
+    if read:
+        finish_read(call, read_response_info(response.status_code, content_type, response.content))
+        return
+    info = streamed_response_info(response.status_code, content_type, headers.get("content-length"))
+    watch_stream(call, response, info, BodyWindows(content_type))
+    weakref.finalize(response, call.abandon)
 
 
 def read_response_info(

@@ -7,7 +7,6 @@ from the bytes the app iterated.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from functools import partial
 from typing import Any, Callable, Optional
@@ -21,10 +20,12 @@ from opentelemetry.instrumentation.wecom._transports._common import (
     Wrapper,
     begin_call,
     end_stream,
-    finish_read,
     may_record,
+    observe,
     read_response_info,
-    streamed_response_info,
+)
+from opentelemetry.instrumentation.wecom._transports._common import (
+    send_wrapper as common_send_wrapper,
 )
 from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
 from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
@@ -32,21 +33,7 @@ from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 def send_wrapper(telemetry: Telemetry) -> Wrapper:
     """The wrapper of ``httpx.Client.send``, recording into ``telemetry``."""
-
-    def wrap_send(
-        wrapped: Callable[..., httpx.Response],
-        instance: httpx.Client,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> httpx.Response:
-        call = _begin(telemetry, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        response = call.run(wrapped, *args, **kwargs)
-        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-        return response
-
-    return wrap_send
+    return common_send_wrapper(telemetry, _begin, _observe)
 
 
 def async_send_wrapper(telemetry: Telemetry) -> Wrapper:
@@ -104,20 +91,17 @@ def _request_body(request: httpx.Request) -> Optional[bytes]:
 
 @contained
 def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
-    content_type = response.headers.get("content-type")
-    if not streamed:
-        finish_read(call, read_response_info(response.status_code, content_type, response.content))
-        return
-    info = streamed_response_info(
-        response.status_code, content_type, response.headers.get("content-length")
-    )
-    windows = BodyWindows(content_type)
+    observe(call, response, read=not streamed, watch_stream=_watch_stream)
+
+
+def _watch_stream(
+    call: WeComCall, response: httpx.Response, info: ResponseInfo, windows: BodyWindows
+) -> None:
     stream = response.stream
     if isinstance(stream, httpx.AsyncByteStream):
         response.stream = _ObservedAsyncStream(stream, call, info, windows)
     else:
         response.stream = _ObservedSyncStream(stream, call, info, windows)
-    weakref.finalize(response, call.abandon)
 
 
 class _ObservedSyncStream(httpx.SyncByteStream):

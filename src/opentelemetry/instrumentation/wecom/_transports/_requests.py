@@ -9,7 +9,6 @@ and would carry the raw token).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from functools import partial
 from typing import Any, Callable, Optional, Union
@@ -24,10 +23,12 @@ from opentelemetry.instrumentation.wecom._transports._common import (
     Wrapper,
     begin_call,
     end_stream,
-    finish_read,
     may_record,
+    observe,
     read_response_info,
-    streamed_response_info,
+)
+from opentelemetry.instrumentation.wecom._transports._common import (
+    send_wrapper as common_send_wrapper,
 )
 from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
 from opentelemetry.instrumentation.wecom._url import target_of
@@ -54,21 +55,7 @@ def request_wrapper(telemetry: Telemetry) -> Wrapper:
 
 def send_wrapper(telemetry: Telemetry) -> Wrapper:
     """The wrapper of ``requests.Session.send``, recording into ``telemetry``."""
-
-    def wrap_send(
-        wrapped: Callable[..., requests.Response],
-        instance: requests.Session,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> requests.Response:
-        call = _begin(telemetry, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        response = call.run(wrapped, *args, **kwargs)
-        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
-        return response
-
-    return wrap_send
+    return common_send_wrapper(telemetry, _begin, _observe)
 
 
 def read_response(result: object) -> Optional[ResponseInfo]:
@@ -136,17 +123,11 @@ def _request_body(request: requests.PreparedRequest) -> Optional[bytes]:
 
 @contained
 def _observe(call: WeComCall, response: requests.Response, *, streamed: bool) -> None:
-    content_type = response.headers.get("content-type")
-    if not streamed and getattr(response, "_content_consumed", False):
-        finish_read(call, read_response_info(response.status_code, content_type, response.content))
-        return
-    info = streamed_response_info(
-        response.status_code, content_type, response.headers.get("content-length")
-    )
-    _observe_stream(call, response, info, BodyWindows(content_type))
+    read = not streamed and getattr(response, "_content_consumed", False)
+    observe(call, response, read=read, watch_stream=_watch_stream)
 
 
-def _observe_stream(
+def _watch_stream(
     call: WeComCall, response: requests.Response, info: ResponseInfo, windows: BodyWindows
 ) -> None:
     """Watch what the app reads through ``iter_content`` and end the call on ``close()``.
@@ -177,4 +158,3 @@ def _observe_stream(
 
     response.iter_content = observed_iter_content  # type: ignore[method-assign]
     response.close = observed_close  # type: ignore[method-assign]
-    weakref.finalize(response, call.abandon)

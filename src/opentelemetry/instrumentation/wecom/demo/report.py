@@ -9,32 +9,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from opentelemetry.instrumentation.wecom.stack.ports import StackPorts
+from opentelemetry.instrumentation.wecom.stack.processes import last_ports
+
+_DEFAULT_PORTS = StackPorts()
+
 
 @dataclass(frozen=True)
 class StackUrls:
     """Where the local stack (`wecom-otel stack up`) listens: the ports of its last ``up``."""
 
-    otlp_http: str = "http://127.0.0.1:4318"
-    jaeger: str = "http://127.0.0.1:16686"
-    prometheus: str = "http://127.0.0.1:9090"
+    otlp_http: str = _DEFAULT_PORTS.url("otlp_http")
+    jaeger: str = _DEFAULT_PORTS.url("jaeger_ui")
+    prometheus: str = _DEFAULT_PORTS.url("prometheus")
 
     @classmethod
     def current(cls) -> StackUrls:
-        try:
-            from opentelemetry.instrumentation.wecom.stack.paths import state_dir  # noqa: PLC0415
-            from opentelemetry.instrumentation.wecom.stack.processes import (  # noqa: PLC0415
-                saved_ports,
-            )
-        except ImportError:
-            return cls()
-        ports = saved_ports(state_dir())
-        if ports is None:
-            return cls()
-        return cls(
-            f"http://127.0.0.1:{ports.otlp_http}",
-            f"http://127.0.0.1:{ports.jaeger_ui}",
-            f"http://127.0.0.1:{ports.prometheus}",
-        )
+        ports = last_ports()
+        return cls(ports.url("otlp_http"), ports.url("jaeger_ui"), ports.url("prometheus"))
 
 
 _PROMQL_CALLS = (

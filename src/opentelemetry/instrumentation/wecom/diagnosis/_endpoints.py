@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from opentelemetry.instrumentation.wecom.stack.paths import state_dir
-from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
-from opentelemetry.instrumentation.wecom.stack.processes import saved_ports
+from opentelemetry.instrumentation.wecom.stack.processes import last_ports
 
 #: The Jaeger query API (the UI's port, 16686 by default), e.g. ``http://jaeger:16686``.
 JAEGER_URL_ENV = "WECOM_OTEL_JAEGER_URL"
@@ -22,12 +20,12 @@ PROMETHEUS_URL_ENV = "WECOM_OTEL_PROMETHEUS_URL"
 
 def jaeger_url(explicit: Optional[str] = None) -> str:
     """The Jaeger query URL: ``explicit``, ``$WECOM_OTEL_JAEGER_URL`` or the local stack's."""
-    return _pick(explicit, JAEGER_URL_ENV) or f"http://{HOST}:{_local_ports().jaeger_ui}"
+    return _pick(explicit, JAEGER_URL_ENV) or last_ports().url("jaeger_ui")
 
 
 def prometheus_url(explicit: Optional[str] = None) -> str:
     """The Prometheus URL: ``explicit``, ``$WECOM_OTEL_PROMETHEUS_URL`` or the local stack's."""
-    return _pick(explicit, PROMETHEUS_URL_ENV) or f"http://{HOST}:{_local_ports().prometheus}"
+    return _pick(explicit, PROMETHEUS_URL_ENV) or last_ports().url("prometheus")
 
 
 def _pick(explicit: Optional[str], env: str) -> Optional[str]:
@@ -35,8 +33,3 @@ def _pick(explicit: Optional[str], env: str) -> Optional[str]:
         if candidate and candidate.strip():
             return candidate.strip()
     return None
-
-
-def _local_ports() -> StackPorts:
-    """The ports of the last ``wecom-otel stack up`` (its state directory), or the defaults."""
-    return saved_ports(state_dir()) or StackPorts()

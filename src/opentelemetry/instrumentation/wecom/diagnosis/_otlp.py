@@ -3,7 +3,9 @@
 OTLP JSON arrives in two dialects and both are read: the OTLP/HTTP spec's (hex ids, integer enum
 values, int64 as strings: what Jaeger's gateway writes) and plain protobuf JSON (base64 ids,
 enum names such as ``SPAN_KIND_CLIENT``). Malformed input raises :class:`OtlpFormatError`
-naming what is wrong; the renderers and the engine only ever see well-formed views.
+naming what is wrong; the renderers and the engine only ever see well-formed views. Text values
+pass through the package's secret scrubber: a trace recorded by another instrumentation (the
+stock httpx one puts ``access_token`` in ``url.full``) cannot carry a secret into a report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
+from opentelemetry.instrumentation.wecom._redaction import scrub
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
     AttributeValue,
     Scalar,
@@ -97,7 +100,7 @@ def traces_from_spans(spans: Iterable[ReadableSpan]) -> list[TraceView]:
                 start_ns=span.start_time or 0,
                 end_ns=span.end_time or span.start_time or 0,
                 status=_sdk_status(span.status.status_code),
-                status_message=span.status.description or "",
+                status_message=scrub(span.status.description or ""),
                 attributes=_plain(span.attributes or {}),
                 events=tuple(
                     SpanEvent(event.name, event.timestamp, _plain(event.attributes or {}))
@@ -136,7 +139,7 @@ def _span(raw: object, resource: Mapping[str, AttributeValue], where: str) -> Sp
         start_ns=start,
         end_ns=end,
         status=_enum(status.get("code", 0), _STATUSES, "STATUS_CODE_"),
-        status_message=str(status.get("message", "")),
+        status_message=scrub(str(status.get("message", ""))),
         attributes=_attributes(span, where),
         events=tuple(
             _event(event, f"{where}.events[{index}]")
@@ -164,7 +167,7 @@ def _attributes(holder: object, where: str) -> dict[str, AttributeValue]:
             raise OtlpFormatError(f"{where}.attributes[{index}] has no string key")
         value = _value(pair.get("value", {}))
         if value is not None:
-            attributes[key] = value
+            attributes[key] = _scrubbed(value)
     return attributes
 
 
@@ -268,9 +271,19 @@ def _list(holder: Mapping[str, Any], key: str, where: str) -> list[Any]:
 def _plain(attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
     """SDK attribute values (scalars or sequences of them) as the view's immutable values."""
     return {
-        key: tuple(value) if isinstance(value, (list, tuple)) else value
+        key: _scrubbed(tuple(value) if isinstance(value, (list, tuple)) else value)
         for key, value in attributes.items()
     }
+
+
+def _scrubbed(value: AttributeValue) -> AttributeValue:
+    """Secrets out of text values: another instrumentation may have recorded one (defence in
+    depth; this package's own attributes are already clean)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, tuple):
+        return tuple(scrub(item) if isinstance(item, str) else item for item in value)
+    return value
 
 
 def _sdk_kind(kind: SpanKind) -> str:

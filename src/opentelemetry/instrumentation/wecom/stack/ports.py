@@ -62,6 +62,10 @@ class StackPorts:
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 
+    def url(self, name: str) -> str:
+        """``http://127.0.0.1:PORT`` for the port called ``name`` (``"jaeger_ui"`` ...)."""
+        return f"http://{HOST}:{getattr(self, name)}"
+
 
 def parse_overrides(items: Iterable[str]) -> dict[str, int]:
     """``["jaeger_ui=26686", ...]`` from ``--port`` options into a mapping."""

@@ -133,6 +133,11 @@ def saved_ports(state: Path) -> Optional[StackPorts]:
         return None
 
 
+def last_ports() -> StackPorts:
+    """The ports of the last ``wecom-otel stack up`` on this machine, or the defaults."""
+    return saved_ports(state_dir()) or StackPorts()
+
+
 class LocalStack:
     """Jaeger, the WeCom collector and Prometheus on 127.0.0.1 with the bundled configs.
 
