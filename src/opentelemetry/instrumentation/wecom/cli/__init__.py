@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from opentelemetry.instrumentation.wecom.cli._args import Parser
 
 # Module names under this package, in the order `--help` lists them.
-_SUBCOMMANDS: tuple[str, ...] = ("explain", "mock", "demo", "stack", "trace")
+_SUBCOMMANDS: tuple[str, ...] = ("explain", "mock", "demo", "stack", "diagnose", "trace")
 
 
 def build_parser() -> argparse.ArgumentParser:
