@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
     from .calls import REDACTED, CallRecord
+    from .deliveries import DeliveryCounts
     from .directory import Directory
     from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
     from .sdk import wechatpy_client
@@ -34,6 +35,7 @@ __all__ = [
     "CallRecord",
     "CallbackSimulator",
     "Delivery",
+    "DeliveryCounts",
     "Directory",
     "Fault",
     "Latency",
@@ -56,6 +58,7 @@ _LAZY: Final = {
     "CallRecord": ".calls",
     "CallbackSimulator": ".callbacks",
     "Delivery": ".callbacks",
+    "DeliveryCounts": ".deliveries",
     "Directory": ".directory",
     "Fault": ".scenario",
     "Latency": ".scenario",
