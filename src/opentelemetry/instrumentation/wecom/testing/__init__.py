@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
     from .calls import REDACTED, CallRecord
     from .clock import ManualClock
+    from .deliveries import DeliveryCounts
     from .directory import Directory
     from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
     from .sdk import wechatpy_client
@@ -35,6 +36,7 @@ __all__ = [
     "CallRecord",
     "CallbackSimulator",
     "Delivery",
+    "DeliveryCounts",
     "Directory",
     "Fault",
     "Latency",
@@ -58,6 +60,7 @@ _LAZY: Final = {
     "CallRecord": ".calls",
     "CallbackSimulator": ".callbacks",
     "Delivery": ".callbacks",
+    "DeliveryCounts": ".deliveries",
     "Directory": ".directory",
     "Fault": ".scenario",
     "Latency": ".scenario",

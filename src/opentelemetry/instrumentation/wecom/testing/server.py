@@ -19,6 +19,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import handle_admin
 from .apis import ApiRequest, AppConfig, WeComApis
 from .calls import CallLog, CallRecord, mask_query, mask_text
+from .deliveries import DeliveryCounts
 from .directory import Directory
 from .faults import FaultEngine
 from .media import MediaStore
@@ -253,6 +254,10 @@ class MockWeComServer:
         """Calls received so far (optionally for one API), credentials masked."""
         return self._calls.list(api)
 
+    def deliveries(self) -> DeliveryCounts:
+        """Message deliveries made and silently discarded (WeCom's per-member limits)."""
+        return self._apis.deliveries.counts()
+
     def clear_calls(self) -> None:
         self._calls.clear()
 
@@ -262,7 +267,8 @@ class MockWeComServer:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the initial state: scenario re-applied; clock, tokens, media, calls cleared."""
+        """Back to the initial state: scenario re-applied; clock, tokens, media, calls, deliveries
+        cleared."""
         self._calls.clear()
         self._faults.clear()
         self._limiter.clear()
