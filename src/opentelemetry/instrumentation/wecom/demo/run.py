@@ -37,6 +37,20 @@ class DemoOptions:
     otlp: bool = False
 
 
+class _TrafficClock:
+    """The mock's clock: it stands still until the traffic starts, so the scenario's time line
+    (fault windows, token expiry) is the traffic's, however long the clients took to set up."""
+
+    def __init__(self) -> None:
+        self._started: Optional[float] = None
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+
+    def __call__(self) -> float:
+        return 0.0 if self._started is None else time.monotonic() - self._started
+
+
 @dataclass(frozen=True)
 class DemoRun:
     """What one run produced: the summary (:func:`summary.summarize` plus run details), the
@@ -53,8 +67,12 @@ def run_demo(options: DemoOptions, progress_out: TextIO) -> DemoRun:
     scenario = build_scenario(options.duration, options.seed)
     steps = build_plan(options.calls, options.duration, options.seed)
     telemetry = DemoTelemetry(options.service_name, otlp=options.otlp)
+    clock = _TrafficClock()
     mock = MockWeComServer(
-        scenario=scenario, seed=options.seed, webhook_per_minute=webhook_limit(options.calls)
+        scenario=scenario,
+        seed=options.seed,
+        webhook_per_minute=webhook_limit(options.calls),
+        clock=clock,
     )
     instrumentor = WeComInstrumentor()
     httpx_client: Optional[HttpxWeComClient] = None
@@ -70,6 +88,7 @@ def run_demo(options: DemoOptions, progress_out: TextIO) -> DemoRun:
             tracer = telemetry.tracer_provider.get_tracer("wecom-otel-demo")
             progress = Progress(len(steps), progress_out, lambda: telemetry.recorder.failures)
             started_at = datetime.now(timezone.utc)
+            clock.start()
             started = time.monotonic()
             drive(steps, clients, tracer, options.seed, progress)
             elapsed = time.monotonic() - started
