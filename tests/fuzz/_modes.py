@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
+import aiohttp
 import httpx
 import requests
 
@@ -98,6 +99,10 @@ class Mode:
     """False for a mode that stops reading early (its span cannot know the whole body)."""
     decodes: ClassVar[bool] = True
     """False for a mode that reads the raw, still encoded, bytes."""
+    observes_reads: ClassVar[bool] = True
+    """False where the instrumentation cannot see the app's reads of the body (aiohttp's
+    ``response.content``, a ``StreamReader`` with ``__slots__``; docs/telemetry.md): its span
+    then has no errcode and no read error, and the fuzz checks it records no *other* one."""
 
     def run(self, request: Request, seen: Seen) -> None:
         raise NotImplementedError
@@ -380,6 +385,62 @@ def _called(method: Callable[..., Iterator[Any]], *args: Any) -> str:
     return "returned"
 
 
+# -- aiohttp ---------------------------------------------------------------------------------------
+
+
+def _aiohttp_head(seen: Seen, response: aiohttp.ClientResponse) -> None:
+    seen.add("status", response.status, response.reason)
+    seen.add("headers", list(response.raw_headers))
+    seen.add("url", str(response.url), len(response.history))
+
+
+class AiohttpRead(AsyncMode):
+    name = "aiohttp-read"
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            seen.add("content", await response.read())
+            seen.stage = "json"
+            seen.add("json", await response.json(content_type=None))
+
+
+class AiohttpStreamContent(AsyncMode):
+    name = "aiohttp-stream-iter_chunked"
+    observes_reads = False
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            async for chunk in response.content.iter_chunked(1000):
+                seen.add("chunk", chunk)
+
+
+class AiohttpEarlyRelease(AsyncMode):
+    name = "aiohttp-stream-early-release"
+    reads_all = False
+    observes_reads = False
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            async for chunk in response.content.iter_chunked(100):
+                seen.add("chunk", chunk)
+                break
+
+
 MODES: tuple[Mode, ...] = (
     HttpxRead(),
     HttpxStreamBytes(),
@@ -396,4 +457,7 @@ MODES: tuple[Mode, ...] = (
     RequestsIterLines(),
     RequestsEarlyClose(),
     RequestsIterContentMisuse(),
+    AiohttpRead(),
+    AiohttpStreamContent(),
+    AiohttpEarlyRelease(),
 )
