@@ -6,26 +6,17 @@ the step that raised it. The differential test runs each mode bare and
 instrumented and compares the two lists, so a different value, a different
 exception or the same exception raised at another step is a difference.
 
-Adding a client mode (aiohttp, say) is one small class:
-
-    class AiohttpRead(AsyncMode):
-        name = "aiohttp-read"
-
-        async def run_async(self, request: Request, seen: Seen) -> None:
-            async with aiohttp.ClientSession() as session:
-                async with session.request(request.method, request.url, json=request.json) as r:
-                    seen.add("status", r.status)
-                    seen.add("headers", sorted(r.raw_headers))
-                    seen.stage = "iterate"
-                    seen.add("body", await r.read())
-
-and its name in :data:`MODES`. Set ``seen.stage`` before each step: an
-exception that escapes ``run`` is recorded with the stage it escaped from, and
-the stages ``send`` and ``iterate`` are the call's own failures (the span must
+Adding a client mode is one small class (``AiohttpRead`` below is a complete one):
+subclass :class:`Mode` (or :class:`AsyncMode` and write ``run_async``), set ``name``, make
+the call, record what the app observes with ``seen.add(...)``, and add an instance to
+:data:`MODES`. Set ``seen.stage`` before each step: an exception that escapes ``run`` is
+recorded with the stage it escaped from, and the stages ``send`` and ``iterate`` are the call's own failures (the span must
 record exactly that exception); anything recorded with :meth:`Seen.attempt`
 under another stage (``json``, ``misuse``) is the app's business and must not
 mark the call failed. A mode that does not go through the loopback server
-overrides ``url_for`` (see :class:`HttpxMockTransportStream`).
+overrides ``url_for`` (see :class:`HttpxMockTransportStream`); the class attributes
+``reads_all``, ``decodes`` and ``observes_reads`` tell the checks what the mode lets the
+instrumentation see.
 """
 
 from __future__ import annotations
