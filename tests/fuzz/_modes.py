@@ -10,10 +10,10 @@ Adding a client mode is one small class (``AiohttpRead`` below is a complete one
 subclass :class:`Mode` (or :class:`AsyncMode` and write ``run_async``), set ``name``, make
 the call, record what the app observes with ``seen.add(...)``, and add an instance to
 :data:`MODES`. Set ``seen.stage`` before each step: an exception that escapes ``run`` is
-recorded with the stage it escaped from, and the stages ``send`` and ``iterate`` are the call's own failures (the span must
-record exactly that exception); anything recorded with :meth:`Seen.attempt`
-under another stage (``json``, ``misuse``) is the app's business and must not
-mark the call failed. A mode that does not go through the loopback server
+recorded with the stage it escaped from, and the stages ``send`` and ``iterate`` are the
+call's own failures (the span must record exactly that exception); anything recorded with
+:meth:`Seen.attempt` under another stage (``json``, ``misuse``) is the app's business and
+must not mark the call failed. A mode that does not go through the loopback server
 overrides ``url_for`` (see :class:`HttpxMockTransportStream`); the class attributes
 ``reads_all``, ``decodes`` and ``observes_reads`` tell the checks what the mode lets the
 instrumentation see.
