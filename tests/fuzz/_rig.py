@@ -193,7 +193,9 @@ class Rig:
 def check(rig: Rig, mode: Mode, request: Request, *, bare: Seen, seen: Seen, got: Exported) -> None:
     """Every property of one call; raises AssertionError naming the first that fails."""
     where = f"[{mode.name}]"
-    assert seen.events == bare.events, f"{where} the app saw something else instrumented"
+    assert seen.events == bare.events, (
+        f"{where} the app saw something else instrumented: {_first_difference(bare, seen)}"
+    )
     expected_calls = 1 if rig.is_wecom(mode.url_for(request)) else 0
     spans = [s for s in got.spans if s.name.startswith("wecom ")]
     assert len(got.spans) == len(spans), f"{where} spans other than WeCom's: {got.spans}"
@@ -212,6 +214,13 @@ def check(rig: Rig, mode: Mode, request: Request, *, bare: Seen, seen: Seen, got
     span = spans[0]
     _check_exception(where, mode, span, seen)
     _check_errcode(where, mode, span, request.case, seen)
+
+
+def _first_difference(bare: Seen, seen: Seen) -> str:
+    for index, (one, other) in enumerate(zip(bare.events, seen.events)):
+        if one != other:
+            return f"event {index}: bare {str(one)[:200]} / instrumented {str(other)[:200]}"
+    return f"{len(bare.events)} events bare, {len(seen.events)} instrumented"
 
 
 def _check_records(where: str, records: list[logging.LogRecord]) -> None:
