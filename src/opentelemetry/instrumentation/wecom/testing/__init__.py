@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
     from .calls import REDACTED, CallRecord
+    from .clock import ManualClock
     from .deliveries import DeliveryCounts
     from .directory import Directory
     from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
@@ -39,6 +40,7 @@ __all__ = [
     "Directory",
     "Fault",
     "Latency",
+    "ManualClock",
     "MockWeComServer",
     "Outcome",
     "RateLimit",
@@ -62,6 +64,7 @@ _LAZY: Final = {
     "Directory": ".directory",
     "Fault": ".scenario",
     "Latency": ".scenario",
+    "ManualClock": ".clock",
     "MockWeComServer": ".server",
     "Outcome": ".scenario",
     "RateLimit": ".scenario",
