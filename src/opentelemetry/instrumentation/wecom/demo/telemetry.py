@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
 )
 from opentelemetry.instrumentation.wecom._export_config import OtlpTarget, resolve_signal
 from opentelemetry.instrumentation.wecom._sdk_setup import build_providers
+from opentelemetry.instrumentation.wecom.demo.chains import ChainRecorder
 
 TRACE_IDS_PER_ERRCODE = 3
 # Frequent enough for Prometheus to draw rates during a 12 s run.
@@ -65,6 +66,7 @@ class DemoTelemetry:
 
     def __init__(self, service_name: str, *, otlp: bool) -> None:
         self.recorder = CallRecorder()
+        self.chains = ChainRecorder()
         self.memory = InMemoryMetricReader()
         exporters = "otlp" if otlp else "none"
         traces = resolve_signal("traces", exporters=exporters)
@@ -72,7 +74,7 @@ class DemoTelemetry:
             service_name,
             traces,
             resolve_signal("metrics", exporters=exporters),
-            span_processors=[self.recorder],
+            span_processors=[self.recorder, self.chains],
             metric_readers=[self.memory],
             metric_export_interval_millis=METRIC_EXPORT_INTERVAL_MS,
         )
