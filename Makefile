@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench stack-up stack-down clean
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector stack-up stack-down clean
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -20,6 +20,7 @@ help:
 	@echo "make browser    install Debian's chromium (+ a CJK font) for the HTML report tests"
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
+	@echo "make bench-collector  collector throughput: bundled config vs pass-through (telemetrygen)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
 
 $(BIN)/wecom-otel: pyproject.toml
@@ -94,6 +95,9 @@ compat:
 
 bench: venv
 	$(BIN)/python -m benchmarks
+
+bench-collector: provision
+	$(BIN)/python -m benchmarks.collector
 
 stack-up: provision
 	$(BIN)/wecom-otel stack up
