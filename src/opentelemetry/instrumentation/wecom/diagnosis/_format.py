@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._model import (
     AttributeValue,
     Diagnosis,
     Finding,
+    Scalar,
     SpanView,
     TraceView,
 )
@@ -70,7 +71,9 @@ def duration_s(seconds: float) -> str:
         milliseconds = seconds * 1000
         return f"{milliseconds:.1f} ms" if milliseconds < 100 else f"{milliseconds:.0f} ms"
     if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+        if seconds < 10:
+            return f"{seconds:.2f} s"
+        return f"{seconds:.0f} s" if float(seconds).is_integer() else f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
@@ -135,6 +138,16 @@ def impact(finding: Finding, recipients_dropped: Optional[object] = None) -> str
     if isinstance(dropped, (int, float)) and not isinstance(dropped, bool) and dropped:
         text += f"; {number(dropped)} message recipients dropped"
     return text
+
+
+def details(finding: Finding) -> list[tuple[str, Scalar]]:
+    """The cause-specific facts shown as rows: all but the ``title`` (shown in the heading) and
+    ``recipients_dropped`` (part of the impact)."""
+    return [
+        (key, value)
+        for key, value in sorted(finding.details.items())
+        if key not in ("title", "recipients_dropped")
+    ]
 
 
 def errcode_label(code: int, meanings: Mapping[int, str]) -> str:
