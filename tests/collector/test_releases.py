@@ -98,18 +98,26 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: FileServer) -
     return tmp_path / "cache"
 
 
-def publish_collector(server: FileServer, binary: bytes = VALIDATES, listed: str = "") -> bytes:
-    """otelcol-contrib's archive and goreleaser checksum list (other platforms' lines too)."""
+def publish_collector(
+    server: FileServer, binary: bytes = VALIDATES, listed: str = "", split: bool = True
+) -> bytes:
+    """otelcol-contrib's archive and its checksum: one file per artifact, as goreleaser's
+    ``checksum.split`` publishes since v0.158.0, or the older list (other platforms' lines too).
+    """
     assert PLATFORM is not None
     release = releases.collector_release(VERSION, *PLATFORM)
     archive = tar_gz({"otelcol-contrib": binary, "README.md": b"readme\n", "LICENSE": b"license\n"})
+    directory = f"collector/v{VERSION}"
+    server.put(f"{directory}/{release.archive}", archive)
+    if split:
+        server.put(f"{directory}/{release.archive}.sha256", (listed or sha256(archive)).encode())
+        return archive
     lines = [
         f"{sha256(b'darwin')}  otelcol-contrib_{VERSION}_darwin_arm64.tar.gz",
         f"{listed or sha256(archive)}  {release.archive}",
         f"{sha256(b'deb')}  otelcol-contrib_{VERSION}_linux_amd64.deb",
     ]
-    server.put(f"collector/v{VERSION}/{release.archive}", archive)
-    server.put(f"collector/v{VERSION}/{release.checksums}", ("\n".join(lines) + "\n").encode())
+    server.put(f"{directory}/{releases.COLLECTOR_CHECKSUMS}", ("\n".join(lines) + "\n").encode())
     return archive
 
 
@@ -122,7 +130,7 @@ def publish_jaeger(server: FileServer, binary: bytes = VALIDATES) -> None:
     tools = f"jaeger-tools-{build.JAEGER_RELEASE}-linux-amd64.tar.gz"
     listing = f"{sha256(archive)} *{release.archive}\n{sha256(b'tools')} *{tools}\n"
     server.put(f"jaeger/v{build.JAEGER_RELEASE}/{release.archive}", archive)
-    server.put(f"jaeger/v{build.JAEGER_RELEASE}/{release.checksums}", listing.encode())
+    server.put(f"jaeger/v{build.JAEGER_RELEASE}/{release.checksum_files[0]}", listing.encode())
 
 
 def no_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -170,10 +178,13 @@ def test_the_collector_release_is_downloaded_verified_and_installed(
     assert installed.stat().st_mode & 0o111
     release = releases.collector_release(VERSION, *PLATFORM)  # type: ignore[misc]
     assert server.requests == [
-        f"/collector/v{VERSION}/{release.checksums}",
+        f"/collector/v{VERSION}/{release.archive}.sha256",
         f"/collector/v{VERSION}/{release.archive}",
     ]
-    assert "SHA-256 verified" in messages[-1]
+    assert (
+        f"SHA-256 verified: {server.url}/collector/v{VERSION}/{release.archive}.sha256"
+        in (messages[-1])
+    )
     assert sorted(p.name for p in installed.parent.iterdir()) == [installed.name]
     # Cached: the next build fetches nothing.
     assert build.ensure_collector(cache) == installed
@@ -204,18 +215,47 @@ def test_a_bad_checksum_is_refused_and_nothing_is_installed(
     assert list((cache / "bin").iterdir()) == [], "a partial download was left behind"
 
 
+def test_releases_before_split_checksums_are_verified_against_the_list(
+    server: FileServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_build(monkeypatch)
+    publish_collector(server, split=False)
+    installed = build.ensure_collector(cache)
+    assert installed.read_bytes() == VALIDATES
+    assert server.requests[1] == f"/collector/v{VERSION}/{releases.COLLECTOR_CHECKSUMS}"
+
+
+def test_a_bad_checksum_in_the_list_is_refused_too(
+    server: FileServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_build(monkeypatch)
+    publish_collector(server, listed="0" * 64, split=False)
+    with pytest.raises(BuildError, match="refusing to install"):
+        build.ensure_collector(cache)
+    assert not build.collector_release_path(cache).exists()
+
+
 def test_an_archive_the_checksum_file_does_not_list_is_refused(
     server: FileServer, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     no_build(monkeypatch)
-    publish_collector(server)
+    publish_collector(server, split=False)
     release = releases.collector_release(VERSION, *PLATFORM)  # type: ignore[misc]
-    listing = server.root / f"collector/v{VERSION}/{release.checksums}"
+    listing = server.root / f"collector/v{VERSION}/{releases.COLLECTOR_CHECKSUMS}"
     kept = [line for line in listing.read_text().splitlines() if release.archive not in line]
     listing.write_text("\n".join(kept) + "\n")
-    with pytest.raises(BuildError, match="lists no SHA-256"):
+    with pytest.raises(BuildError, match="gives no SHA-256"):
         build.ensure_collector(cache)
     assert not build.collector_release_path(cache).exists()
+
+
+def test_a_checksum_file_that_holds_no_digest_is_refused(
+    server: FileServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_build(monkeypatch)
+    publish_collector(server, listed="<html>not found</html>")
+    with pytest.raises(BuildError, match="gives no SHA-256"):
+        build.ensure_collector(cache)
 
 
 def test_unreachable_releases_fall_back_to_the_go_build(
@@ -280,17 +320,23 @@ def test_a_cached_release_is_preferred_to_a_cached_build(cache: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("listing", "expected"),
+    ("listing", "single", "expected"),
     [
-        (f"{'a' * 64}  x.tar.gz\n{'b' * 64}  y.tar.gz\n", "b" * 64),  # sha256sum (goreleaser)
-        (f"{'C' * 64} *y.tar.gz\n", "c" * 64),  # shasum -b (Jaeger)
-        (f"{'d' * 64}  yy.tar.gz\n", None),
-        ("not-a-digest  y.tar.gz\n", None),
-        ("", None),
+        (f"{'a' * 64}  x.tar.gz\n{'b' * 64}  y.tar.gz\n", False, "b" * 64),  # sha256sum list
+        (f"{'C' * 64} *y.tar.gz\n", False, "c" * 64),  # shasum -b (Jaeger)
+        ("e" * 64, True, "e" * 64),  # goreleaser split: the digest alone
+        (f"{'f' * 64}  y.tar.gz\n", True, "f" * 64),
+        ("e" * 64, False, None),  # a bare digest names no file in a list
+        (f"{'d' * 64}  yy.tar.gz\n", False, None),
+        ("not-a-digest  y.tar.gz\n", False, None),
+        ("x" * 64, True, None),
+        ("", True, None),
     ],
 )
-def test_published_sha256_reads_both_checksum_formats(listing: str, expected: str | None) -> None:
-    assert releases.published_sha256(listing, "y.tar.gz") == expected
+def test_published_sha256_reads_every_checksum_format(
+    listing: str, single: bool, expected: str | None
+) -> None:
+    assert releases.published_sha256(listing, "y.tar.gz", single=single) == expected
 
 
 def test_release_urls_are_the_official_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,13 +347,14 @@ def test_release_urls_are_the_official_ones(monkeypatch: pytest.MonkeyPatch) -> 
         "https://github.com/open-telemetry/opentelemetry-collector-releases/releases/download"
         "/v0.159.0/otelcol-contrib_0.159.0_linux_amd64.tar.gz"
     )
-    assert collector.checksums_url.endswith(
-        "/v0.159.0/opentelemetry-collector-releases_otelcol-contrib_checksums.txt"
+    assert collector.checksum_files == (
+        "otelcol-contrib_0.159.0_linux_amd64.tar.gz.sha256",
+        "opentelemetry-collector-releases_otelcol-contrib_checksums.txt",
     )
     jaeger = releases.jaeger_release("2.13.0", "linux", "amd64")
     assert jaeger.archive_url == (
         "https://github.com/jaegertracing/jaeger/releases/download"
         "/v2.13.0/jaeger-2.13.0-linux-amd64.tar.gz"
     )
-    assert jaeger.checksums_url.endswith("/v2.13.0/jaeger-2.13.0.sha256sum.txt")
+    assert jaeger.checksum_files == ("jaeger-2.13.0.sha256sum.txt",)
     assert jaeger.member == "jaeger-2.13.0-linux-amd64/jaeger"

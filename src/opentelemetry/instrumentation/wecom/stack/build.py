@@ -289,7 +289,7 @@ def _download(
     """The verified release binary at ``target``, or None to fall back to building."""
     report(f"downloading {release.archive_url} ...")
     try:
-        releases.install(release, target)
+        checksums = releases.install(release, target)
     except releases.ReleaseUnavailable as error:
         report(f"{error}; building from Go modules instead")
         return None
@@ -300,7 +300,7 @@ def _download(
         target.unlink()
         report(f"{release.archive} cannot run the bundled config ({problem}); building instead")
         return None
-    report(f"installed {target} ({release.name} {release.version}, SHA-256 verified)")
+    report(f"installed {target} ({release.name} {release.version}, SHA-256 verified: {checksums})")
     return target
 
 

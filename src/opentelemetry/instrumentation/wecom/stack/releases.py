@@ -5,10 +5,12 @@ when its archive's SHA-256 matches the one in the checksum file the project publ
 a mismatch (or an archive the checksum file does not list) is refused, never installed.
 
 - Collector: ``otelcol-contrib`` from open-telemetry/opentelemetry-collector-releases (it has
-  every component the bundle's configs use; ``stack build`` checks that with ``validate``).
-  ``otelcol-contrib_<v>_<os>_<arch>.tar.gz`` and
-  ``opentelemetry-collector-releases_otelcol-contrib_checksums.txt`` (goreleaser, sha256sum
-  format) under ``releases/download/v<v>/``.
+  every component the bundle's configs use; ``stack build`` checks that with ``validate``):
+  ``otelcol-contrib_<v>_<os>_<arch>.tar.gz`` under ``releases/download/v<v>/``. Its checksum is
+  published by goreleaser, since v0.158.0 one file per artifact (``checksum.split``:
+  ``<archive>.sha256``, the bare hex digest), before that in one list
+  (``opentelemetry-collector-releases_otelcol-contrib_checksums.txt``, ``sha256sum`` format).
+  Both are tried, in that order.
 - Jaeger: ``jaeger-<v>-<os>-<arch>.tar.gz`` (the binary is ``jaeger-<v>-<os>-<arch>/jaeger``)
   and ``jaeger-<v>.sha256sum.txt`` (``shasum -b`` format) from jaegertracing/jaeger. The release
   binary embeds the Jaeger UI, which a build from the Go module cannot.
@@ -27,6 +29,7 @@ import platform
 import shutil
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Optional
@@ -48,6 +51,10 @@ class ReleaseUnavailable(RuntimeError):
     """The release could not be fetched (no network, no such file): building is the fallback."""
 
 
+class ReleaseNotFound(ReleaseUnavailable):
+    """The server answered 404: that file is not published (another layout may be)."""
+
+
 class ChecksumMismatch(RuntimeError):
     """The download does not match its published checksum: refused, nothing installed."""
 
@@ -60,16 +67,12 @@ class Release:
     version: str
     url: str  # the release's download directory, ending in /v<version>
     archive: str
-    checksums: str
+    checksum_files: tuple[str, ...]  # tried in order; the first one published is used
     member: str  # the binary's path inside the archive
 
     @property
     def archive_url(self) -> str:
         return f"{self.url}/{self.archive}"
-
-    @property
-    def checksums_url(self) -> str:
-        return f"{self.url}/{self.checksums}"
 
 
 def host_platform() -> Optional[tuple[str, str]]:
@@ -84,12 +87,13 @@ def _base(env: str, default: str) -> str:
 
 def collector_release(version: str, system: str, arch: str) -> Release:
     """``otelcol-contrib`` ``version`` (``0.159.0``) for ``system``/``arch`` (``linux/amd64``)."""
+    archive = f"{CONTRIB}_{version}_{system}_{arch}.tar.gz"
     return Release(
         name=CONTRIB,
         version=version,
         url=f"{_base(COLLECTOR_RELEASES_ENV, COLLECTOR_RELEASES_URL)}/v{version}",
-        archive=f"{CONTRIB}_{version}_{system}_{arch}.tar.gz",
-        checksums=COLLECTOR_CHECKSUMS,
+        archive=archive,
+        checksum_files=(f"{archive}.sha256", COLLECTOR_CHECKSUMS),
         member=CONTRIB,
     )
 
@@ -102,25 +106,37 @@ def jaeger_release(version: str, system: str, arch: str) -> Release:
         version=version,
         url=f"{_base(JAEGER_RELEASES_ENV, JAEGER_RELEASES_URL)}/v{version}",
         archive=f"{directory}.tar.gz",
-        checksums=f"jaeger-{version}.sha256sum.txt",
+        checksum_files=(f"jaeger-{version}.sha256sum.txt",),
         member=f"{directory}/jaeger",
     )
 
 
-def published_sha256(checksums: str, archive: str) -> Optional[str]:
-    """The SHA-256 a ``sha256sum``/``shasum -b`` listing gives ``archive``, if it lists it."""
-    for line in checksums.splitlines():
-        parts = line.split()
+def _digest(text: str) -> Optional[str]:
+    digest = text.lower()
+    return digest if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) else None
+
+
+def published_sha256(checksums: str, archive: str, *, single: bool = False) -> Optional[str]:
+    """The SHA-256 a checksum file gives ``archive``, if it gives one.
+
+    A list (``sha256sum``, ``shasum -b``) names each file; a ``single`` file (goreleaser's split
+    ``<archive>.sha256``) holds one digest alone, or one line naming ``archive``.
+    """
+    lines = [line.split() for line in checksums.splitlines() if line.strip()]
+    if single and len(lines) == 1 and len(lines[0]) == 1:
+        return _digest(lines[0][0])
+    for parts in lines:
         if len(parts) == 2 and parts[1].lstrip("*") == archive:
-            digest = parts[0].lower()
-            if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
-                return digest
+            return _digest(parts[0])
     return None
 
 
 def _open(url: str, timeout: float) -> Any:
     try:
         return urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        kind = ReleaseNotFound if error.code == 404 else ReleaseUnavailable
+        raise kind(f"cannot download {url}: {error}") from error
     except (OSError, ValueError, http.client.HTTPException) as error:  # URLError is an OSError
         raise ReleaseUnavailable(f"cannot download {url}: {error}") from error
 
@@ -169,29 +185,47 @@ def _extract(archive: Path, member: str, target: Path) -> None:
     target.chmod(0o755)
 
 
-def install(release: Release, target: Path, timeout: float = 30.0) -> Path:
+def _published(release: Release, timeout: float) -> tuple[str, str]:
+    """(expected SHA-256 of the archive, the checksum file's URL), from the first file published."""
+    missing: Optional[ReleaseNotFound] = None
+    for name in release.checksum_files:
+        url = f"{release.url}/{name}"
+        try:
+            text = _fetch_text(url, timeout)
+        except ReleaseNotFound as error:
+            missing = error
+            continue
+        expected = published_sha256(
+            text, release.archive, single=name == f"{release.archive}.sha256"
+        )
+        if expected is None:
+            raise ChecksumMismatch(f"{url} gives no SHA-256 for {release.archive}: refusing it")
+        return expected, url
+    assert missing is not None  # checksum_files is never empty
+    raise missing
+
+
+def install(release: Release, target: Path, timeout: float = 30.0) -> str:
     """Download ``release``, verify it against its checksum file, unpack its binary to ``target``.
 
+    Returns the URL of the checksum file the archive matched.
+
     Raises:
-        ReleaseUnavailable: the checksum file or the archive could not be fetched, or the
-            archive does not hold the binary where this release layout puts it.
+        ReleaseUnavailable: no checksum file or archive could be fetched, or the archive does not
+            hold the binary where this release layout puts it.
         ChecksumMismatch: the archive is not listed or its SHA-256 differs; nothing is installed.
     """
-    expected = published_sha256(_fetch_text(release.checksums_url, timeout), release.archive)
-    if expected is None:
-        raise ChecksumMismatch(
-            f"{release.checksums_url} lists no SHA-256 for {release.archive}: refusing it"
-        )
+    expected, checksums_url = _published(release, timeout)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{release.name}-") as scratch:
         archive = Path(scratch) / release.archive
         actual = _fetch_file(release.archive_url, archive, timeout)
         if actual != expected:
             raise ChecksumMismatch(
-                f"{release.archive_url} has SHA-256 {actual}, but {release.checksums} publishes "
+                f"{release.archive_url} has SHA-256 {actual}, but {checksums_url} publishes "
                 f"{expected}: refusing to install it (a corrupted or tampered download)"
             )
         partial = Path(scratch) / "binary"
         _extract(archive, release.member, partial)
         os.replace(partial, target)
-    return target
+    return checksums_url
