@@ -84,7 +84,14 @@ def test_the_gateway_adds_its_name_after_sampling_only() -> None:
         "transform/gateway_name",
         *single["service"]["pipelines"]["traces/sampled"]["processors"][1:],
     ]
-    assert set(gateway["service"]["pipelines"]) == {"traces/sampled"}, "the rest is the bundle's"
+    errors = gateway["service"]["pipelines"]["traces/errors"]["processors"]
+    assert errors == [
+        *single["service"]["pipelines"]["traces/errors"]["processors"],
+        "transform/gateway_name",
+    ]
+    assert set(gateway["service"]["pipelines"]) == {"traces/sampled", "traces/errors"}, (
+        "the rest is the bundle's"
+    )
 
 
 @pytest.mark.parametrize("name", ["agent.yaml", *(f"resolver-{r}.yaml" for r in RESOLVERS)])

@@ -1,46 +1,45 @@
-"""The collector's secret-scrubbing statements: one shared pattern, and what it redacts.
+"""The collector's secret-scrubbing statements: generated from the package's list, one pattern.
 
-The OTTL regex is RE2; the subset it uses here means the same in Python's ``re``, so the
-cases below run offline. The E2E canary test proves the real collector applies it.
+The OTTL regex is RE2; the subset it uses means the same in Python's ``re``, so the cases below
+run offline. The E2E canary test proves the real collector applies it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
 
+from opentelemetry.instrumentation.wecom._redaction import SECRET_PARAMS
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 
-SECRET_PARAMS = (
-    "access_token",
-    "corpsecret",
-    "key",
-    "suite_access_token",
-    "provider_access_token",
-    "code",
-    "auth_code",
-    "js_code",
-    "secret",
-    "provider_secret",
-    "suite_secret",
-    "suite_ticket",
-    "permanent_code",
-    "user_ticket",
-    "pre_auth_code",
-    "ticket",
-    "session_key",
-)
+ROOT = Path(__file__).resolve().parents[2]
+GENERATOR = ROOT / "scripts" / "generate_collector_scrub.py"
 _CALL = re.compile(
     r"^replace_(?:all_)?patterns?\((?P<target>[^,]+), (?:\"value\", )?"
-    r'"(?P<pattern>.*)", "(?P<replacement>[^"]*)"\)(?: where .*)?$'
+    r'"(?P<pattern>.*)", "(?P<replacement>[^"]*)"\)(?: where (?P<guard>.*))?$'
 )
 
 
-def _statements() -> list[str]:
-    config = yaml.safe_load((bundle_dir() / "otelcol-config.yaml").read_text(encoding="utf-8"))
-    transform = config["processors"]["transform/scrub_secrets"]
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate_collector_scrub", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _statements(config: Path) -> list[str]:
+    document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    transform = document["processors"]["transform/scrub_secrets"]
     return [
         statement
         for kind in ("trace_statements", "metric_statements", "log_statements")
@@ -49,37 +48,67 @@ def _statements() -> list[str]:
     ]
 
 
-def _parsed() -> list[re.Match[str]]:
-    matches = [_CALL.match(s) for s in _statements()]
-    assert all(matches), _statements()
+def _parsed(config: Path) -> list[re.Match[str]]:
+    statements = _statements(config)
+    matches = [_CALL.match(s) for s in statements]
+    assert all(matches), statements
     return [m for m in matches if m is not None]
 
 
+def _python_pattern(match: re.Match[str]) -> str:
+    return match["pattern"].encode().decode("unicode_escape")  # OTTL string escapes
+
+
 def scrub(text: str) -> str:
-    match = _parsed()[0]
-    pattern = match["pattern"].encode().decode("unicode_escape")  # OTTL string escapes
+    """The bundled config's scrub, applied with Python's ``re``."""
+    match = _parsed(bundle_dir() / "otelcol-config.yaml")[0]
     replacement = match["replacement"].replace("$${1}", r"\g<1>")  # $$ is the config's escape
-    return re.sub(pattern, replacement, text)
+    return re.sub(_python_pattern(match), replacement, text)
 
 
-def test_one_pattern_everywhere() -> None:
-    parsed = _parsed()
-    assert len({(m["pattern"], m["replacement"]) for m in parsed}) == 1
-    targets = {m["target"] for m in parsed}
-    assert {
-        "resource.attributes",
-        "span.attributes",
-        "span.name",
-        "span.status.message",
-        "spanevent.attributes",
-        "spanevent.name",
-        "datapoint.attributes",
-        "log.attributes",
-        "log.body",
-    } <= targets
+def test_every_marked_config_matches_the_generator(generator: ModuleType) -> None:
+    """Drift check: regenerating from SECRET_PARAMS changes no file under collector/."""
+    files = generator.marked_files(bundle_dir())
+    assert bundle_dir() / "otelcol-config.yaml" in files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert generator.regenerate(text) == text, f"{path}: run {GENERATOR.name}"
+    assert generator.main(["--check", "--root", str(bundle_dir())]) == 0
 
 
-@pytest.mark.parametrize("name", SECRET_PARAMS)
+def test_check_mode_fails_on_a_stale_block(generator: ModuleType, tmp_path: Path) -> None:
+    text = (bundle_dir() / "otelcol-config.yaml").read_text(encoding="utf-8")
+    stale = tmp_path / "stale.yaml"
+    stale.write_text(text.replace("|token|", "|"), encoding="utf-8")
+    assert generator.main(["--check", "--root", str(tmp_path)]) == 1
+    assert stale.read_text(encoding="utf-8") != text
+    assert generator.main(["--root", str(tmp_path)]) == 0
+    assert stale.read_text(encoding="utf-8") == text
+
+
+def test_one_pattern_built_from_the_package_list(generator: ModuleType) -> None:
+    for config in generator.marked_files(bundle_dir()):
+        parsed = _parsed(config)
+        assert {(m["pattern"], m["replacement"]) for m in parsed} == {
+            (parsed[0]["pattern"], "$${1}REDACTED")
+        }
+        names = re.search(r"\(\?:([a-z_|]+)\)\(\?:=", _python_pattern(parsed[0]))
+        assert names is not None
+        assert set(names.group(1).split("|")) == set(SECRET_PARAMS), config
+        assert {
+            "resource.attributes",
+            "span.attributes",
+            "span.name",
+            "span.status.message",
+            "spanevent.attributes",
+            "spanevent.name",
+            "datapoint.attributes",
+            "log.attributes",
+            "log.body",
+        } <= {m["target"] for m in parsed}
+
+
+@pytest.mark.parametrize("name", sorted(SECRET_PARAMS))
 def test_every_secret_param_is_redacted_keeping_the_key(name: str) -> None:
     assert scrub(f"https://qyapi.weixin.qq.com/cgi-bin/x?a=1&{name}=S3cr3t&b=2") == (
         f"https://qyapi.weixin.qq.com/cgi-bin/x?a=1&{name}=REDACTED&b=2"
@@ -87,6 +116,8 @@ def test_every_secret_param_is_redacted_keeping_the_key(name: str) -> None:
     json_body = f'{{"{name}": "S3cr3t", "errcode": 0}}'
     assert scrub(json_body) == json_body.replace("S3cr3t", "REDACTED")
     assert scrub(f"GET /cgi-bin/x?{name}=S3cr3t") == f"GET /cgi-bin/x?{name}=REDACTED"
+    assert scrub(f"{name}=S3cr3t&x=1") == f"{name}=REDACTED&x=1"  # a form body
+    assert scrub(f"retry {name}=S3cr3t") == f"retry {name}=REDACTED"  # free text
 
 
 @pytest.mark.parametrize(
@@ -95,6 +126,7 @@ def test_every_secret_param_is_redacted_keeping_the_key(name: str) -> None:
         "errcode=0&errmsg=ok",
         "wecom message/send",
         "xkey=keep&monkey=business",
+        "?token_type=bearer&keyword=x",
         '{"errcode": 42001, "errmsg": "access_token expired"}',
     ],
 )
@@ -104,3 +136,13 @@ def test_lookalikes_are_left_alone(text: str) -> None:
 
 def test_case_insensitive_and_repeated() -> None:
     assert scrub("?ACCESS_TOKEN=a&CorpSecret=b") == "?ACCESS_TOKEN=REDACTED&CorpSecret=REDACTED"
+
+
+def test_free_text_is_scanned_only_when_it_holds_an_equals_sign_or_a_colon() -> None:
+    """Every match ends in ``=`` or ``": "``, so names without either are skipped cheaply."""
+    statements = _parsed(bundle_dir() / "otelcol-config.yaml")
+    guards = {m["target"]: m["guard"] for m in statements}
+    for field in ("span.name", "spanevent.name"):
+        assert guards[field] == f'Index({field}, "=") >= 0 or Index({field}, ":") >= 0'
+    assert guards["span.attributes"] is None  # every attribute value is scanned
+    assert _python_pattern(statements[0]).endswith(r")(?:=|\x22\s*:\s*\x22))[^&#\s\x22\x27]*")

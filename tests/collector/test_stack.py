@@ -64,11 +64,15 @@ def test_busy_port_is_reported_by_name() -> None:
 
 def test_environment_moves_every_listener(tmp_path: Path) -> None:
     ports = StackPorts.ephemeral()
-    env = collector_env(ports, tmp_path, {"WECOM_OTEL_DECISION_WAIT": "1s"})
+    env = collector_env(
+        ports, tmp_path, {"WECOM_OTEL_DECISION_WAIT": "1s"}, call_log=tmp_path / "calls.jsonl"
+    )
     assert env["WECOM_OTEL_OTLP_GRPC_ENDPOINT"] == f"127.0.0.1:{ports.otlp_grpc}"
     assert env["WECOM_OTEL_JAEGER_OTLP_ENDPOINT"] == f"127.0.0.1:{ports.jaeger_otlp_grpc}"
     assert env["WECOM_OTEL_DECISION_WAIT"] == "1s"
-    assert jaeger_env(ports)["JAEGER_PROMETHEUS_URL"] == f"http://127.0.0.1:{ports.prometheus}"
+    jaeger = jaeger_env(ports, tmp_path / "badger")
+    assert jaeger["JAEGER_PROMETHEUS_URL"] == f"http://127.0.0.1:{ports.prometheus}"
+    assert jaeger["JAEGER_BADGER_DIR"] == str(tmp_path / "badger")
 
 
 def test_up_status_down_with_stand_ins(fake_binaries: Binaries, tmp_path: Path) -> None:

@@ -67,7 +67,9 @@ def _field(number: int, payload: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def find_traces_request(service: str, attributes: dict[str, str], lookback_s: int = 900) -> bytes:
+def find_traces_request(
+    service: str, attributes: dict[str, str], lookback_s: int = 900, search_depth: int = 1000
+) -> bytes:
     """``jaeger.api_v3.FindTracesRequest`` encoded by hand (no generated Jaeger stubs needed).
 
     TraceQueryParameters: service_name=1, attributes=3 (map<string,string>), start_time_min=4,
@@ -79,7 +81,7 @@ def find_traces_request(service: str, attributes: dict[str, str], lookback_s: in
     for key, value in attributes.items():
         query += _field(3, _field(1, key.encode()) + _field(2, value.encode()))
     query += _field(4, start.SerializeToString()) + _field(5, end.SerializeToString())
-    query += _varint(8 << 3) + _varint(1000)
+    query += _varint(8 << 3) + _varint(search_depth)
     return _field(1, query)
 
 
@@ -90,22 +92,31 @@ class Jaeger:
 
     def grpc_find_traces(self, service: str, attributes: dict[str, str]) -> set[str]:
         """Trace ids from the api_v3 gRPC ``FindTraces``, filtered by attribute in Jaeger."""
+        return {trace_id for trace_id, _ in self.grpc_span_ids(service, attributes)}
+
+    def grpc_span_ids(
+        self, service: str, attributes: Optional[dict[str, str]] = None, search_depth: int = 1000
+    ) -> set[tuple[str, str]]:
+        """``(trace id, span id)`` of every span of the traces ``FindTraces`` returns."""
+        request = find_traces_request(service, attributes or {}, search_depth=search_depth)
         with grpc.insecure_channel(self.grpc_target) as channel:
             find = channel.unary_stream(
                 "/jaeger.api_v3.QueryService/FindTraces",
                 request_serializer=lambda request: request,
                 response_deserializer=TracesData.FromString,
             )
-            trace_ids: set[str] = set()
+            found: set[tuple[str, str]] = set()
             try:
-                for chunk in find(find_traces_request(service, attributes), timeout=10):
+                for chunk in find(request, timeout=30):
                     for resource_spans in chunk.resource_spans:
                         for scope_spans in resource_spans.scope_spans:
-                            trace_ids.update(s.trace_id.hex() for s in scope_spans.spans)
+                            found.update(
+                                (s.trace_id.hex(), s.span_id.hex()) for s in scope_spans.spans
+                            )
             except grpc.RpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND:
                     raise
-            return trace_ids
+            return found
 
     def v3_traces(
         self, service: str, attributes: Optional[dict[str, str]] = None, raw: bool = False

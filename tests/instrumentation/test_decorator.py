@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from opentelemetry.trace import StatusCode
@@ -165,3 +166,31 @@ def test_decorated_httpx_response_result(standalone: Telemetry) -> None:
 def test_invalid_api_name_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="API path"):
         wecom_api("")
+
+
+def test_decorated_aiohttp_response_result(standalone: Telemetry, mock: MockWeComServer) -> None:
+    """A read aiohttp response gives its errcode; an unread one is never read for it."""
+
+    @wecom_api("user/get")
+    async def read_one(session: aiohttp.ClientSession) -> aiohttp.ClientResponse:
+        response = await session.get(f"{mock.api_base_url}user/get?access_token=bad")
+        await response.read()
+        return response
+
+    @wecom_api("user/get")
+    async def unread_one(session: aiohttp.ClientSession) -> aiohttp.ClientResponse:
+        return await session.get(f"{mock.api_base_url}user/get?access_token=bad")
+
+    async def main() -> tuple[int, bytes]:
+        async with aiohttp.ClientSession() as session:
+            read = await read_one(session)
+            unread = await unread_one(session)
+            body = await unread.read()  # still there for the app
+            return read.status, body
+
+    status, body = asyncio.run(main())
+    assert status == 200
+    assert b"40014" in body
+    read_span, unread_span = standalone.wecom_spans()
+    assert attrs(read_span)["wecom.errcode"] == 40014
+    assert "wecom.errcode" not in attrs(unread_span)

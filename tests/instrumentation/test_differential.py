@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+import aiohttp
 import httpx
 import pytest
 import requests
@@ -128,10 +129,52 @@ def _requests_calls(base: str) -> list[Any]:
     return seen
 
 
+def _aiohttp_calls(base: str) -> list[Any]:
+    async def main() -> list[Any]:
+        seen: list[Any] = []
+        async with aiohttp.ClientSession() as session:
+            for path in ("message/send", "user/get", "media/get", "user/list"):
+                url = f"{base}/cgi-bin/{path}"
+                params = {"access_token": "T"}
+                async with session.post(url, params=params, json={"msgtype": "text"}) as response:
+                    headers = sorted(response.headers.items())
+                    seen.append(
+                        (response.status, headers, await response.read(), str(response.url))
+                    )
+                    seen.append(
+                        (response.get_encoding(), (await response.text(errors="replace"))[:100])
+                    )
+                    if "json" in response.headers["Content-Type"]:
+                        seen.append(await response.json())
+            async with session.get(f"{base}/cgi-bin/media/get?access_token=T") as streamed:
+                seen.append(b"".join([chunk async for chunk in streamed.content.iter_chunked(777)]))
+            async with session.get(f"{base}/cgi-bin/message/send") as lines:
+                seen.append([line async for line in lines.content])
+            unread = await session.get(f"{base}/cgi-bin/user/get?access_token=T")
+            seen.append((unread.status, unread.closed))
+            unread.release()
+            try:
+                await session.get(f"{base}/cgi-bin/user/list", raise_for_status=True)
+            except aiohttp.ClientResponseError as error:
+                seen.append((type(error), error.status, error.message))
+        return seen
+
+    return asyncio.run(main())
+
+
 def _failures(base: str) -> list[Any]:
     seen: list[Any] = []
     refused = "http://127.0.0.1:9/cgi-bin/gettoken?corpsecret=S"
-    for call in (lambda: httpx.get(refused), lambda: requests.get(refused)):
+
+    async def aiohttp_get() -> None:
+        async with aiohttp.ClientSession() as session:
+            await session.get(refused)
+
+    for call in (
+        lambda: httpx.get(refused),
+        lambda: requests.get(refused),
+        lambda: asyncio.run(aiohttp_get()),
+    ):
         try:
             call()
         except Exception as exception:
@@ -139,9 +182,13 @@ def _failures(base: str) -> list[Any]:
     return seen
 
 
-@pytest.mark.parametrize("calls", [_httpx_calls, _requests_calls, _failures])
+@pytest.mark.parametrize(
+    ("calls", "count"),
+    [(_httpx_calls, 6), (_requests_calls, 6), (_aiohttp_calls, 8), (_failures, 3)],
+    ids=["httpx", "requests", "aiohttp", "failures"],
+)
 def test_same_results_with_and_without_instrumentation(
-    server: str, telemetry: Telemetry, calls: Callable[[str], list[Any]]
+    server: str, telemetry: Telemetry, calls: Callable[[str], list[Any]], count: int
 ) -> None:
     base = f"http://{server}"
     bare = calls(base)
@@ -155,4 +202,6 @@ def test_same_results_with_and_without_instrumentation(
     finally:
         WeComInstrumentor().uninstrument()
     assert instrumented == bare
-    assert telemetry.wecom_spans(), "the instrumented run must actually have been instrumented"
+    # Instrumented for real: one span and one point per call.
+    assert len(telemetry.wecom_spans()) == count
+    assert telemetry.duration_count() == count

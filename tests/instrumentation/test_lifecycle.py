@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import httpx
 import pytest
 import requests
@@ -20,6 +23,7 @@ def _methods() -> list[object]:
         httpx.AsyncClient.send,
         requests.Session.send,
         requests.Session.request,
+        aiohttp.ClientSession._request,
     ]
 
 
@@ -57,9 +61,14 @@ def test_instrumenting_twice_is_harmless(telemetry: Telemetry, mock: MockWeComSe
 def test_suppress_instrumentation_is_honoured(
     instrumented: Telemetry, mock: MockWeComServer
 ) -> None:
+    async def aiohttp_get() -> None:
+        async with aiohttp.ClientSession() as session:
+            await (await session.get(f"{mock.api_base_url}gettoken")).read()
+
     with suppress_instrumentation():
         httpx.get(f"{mock.api_base_url}gettoken")
         requests.get(f"{mock.api_base_url}gettoken")
+        asyncio.run(aiohttp_get())
     assert instrumented.spans() == []
 
 

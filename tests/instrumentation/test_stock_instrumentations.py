@@ -1,4 +1,4 @@
-"""Living with opentelemetry-instrumentation-httpx and -requests, in either order.
+"""Living with opentelemetry-instrumentation-httpx, -requests and -aiohttp-client, in either order.
 
 By default their HTTP child spans (which carry the raw token in their URL) are
 silenced for WeCom calls; ``keep_http_spans=True`` keeps them as children. In
@@ -7,11 +7,14 @@ every case there is exactly one ``wecom.client.duration`` point per call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import aiohttp
 import httpx
 import pytest
 import requests
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
@@ -22,7 +25,11 @@ from .conftest import Telemetry
 
 
 def _instrument_stock(telemetry: Telemetry) -> None:
-    for instrumentor in (HTTPXClientInstrumentor(), RequestsInstrumentor()):
+    for instrumentor in (
+        HTTPXClientInstrumentor(),
+        RequestsInstrumentor(),
+        AioHttpClientInstrumentor(),
+    ):
         instrumentor.instrument(
             tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
         )
@@ -43,6 +50,7 @@ def order(request: pytest.FixtureRequest) -> Iterator[str]:
     WeComInstrumentor().uninstrument()
     HTTPXClientInstrumentor().uninstrument()
     RequestsInstrumentor().uninstrument()
+    AioHttpClientInstrumentor().uninstrument()
 
 
 def _calls(mock: MockWeComServer) -> None:
@@ -51,6 +59,12 @@ def _calls(mock: MockWeComServer) -> None:
     requests.get(f"{mock.api_base_url}gettoken", params=params)
     with requests.Session() as session:
         session.get(f"{mock.api_base_url}gettoken", params=params)
+    asyncio.run(_aiohttp_get(f"{mock.api_base_url}gettoken", params))
+
+
+async def _aiohttp_get(url: str, params: dict[str, str] | None = None) -> None:
+    async with aiohttp.ClientSession() as session, session.get(url, params=params) as response:
+        await response.read()
 
 
 @pytest.mark.parametrize("keep", [False, True])
@@ -68,19 +82,20 @@ def test_child_spans_and_points(
 
     wecom = telemetry.wecom_spans()
     http = [s for s in telemetry.spans() if not s.name.startswith("wecom ")]
-    assert len(wecom) == 3
-    assert telemetry.duration_count() == 3
+    assert len(wecom) == 4
+    assert telemetry.duration_count() == 4
     if keep:
-        assert len(http) == 3
+        assert len(http) == 4
         wecom_ids = {s.context.span_id for s in wecom}
         http_ids = {s.context.span_id for s in http}
         children = [s for s in http if s.parent is not None and s.parent.span_id in wecom_ids]
         if order == "stock-first":
-            assert len(children) == 3
+            assert len(children) == 4
         else:
             # Documented limit: requests' instrumentation installed after ours wraps
-            # Session.send outside ours, so its span becomes the parent (httpx is unaffected).
-            assert len(children) == 1
+            # Session.send outside ours, so its span becomes the parent (httpx and aiohttp,
+            # whose stock instrumentation hooks the session's trace configs, are unaffected).
+            assert len(children) == 2
             parents = [s for s in wecom if s.parent is not None and s.parent.span_id in http_ids]
             assert len(parents) == 2
     else:
@@ -96,5 +111,6 @@ def test_non_wecom_calls_keep_their_stock_spans(
     with MockWeComServer() as other:
         requests.get(f"{other.api_base_url}gettoken")
         httpx.get(f"{other.api_base_url}gettoken")
+        asyncio.run(_aiohttp_get(f"{other.api_base_url}gettoken"))
     assert telemetry.wecom_spans() == []
-    assert len(telemetry.spans()) == 2
+    assert len(telemetry.spans()) == 3

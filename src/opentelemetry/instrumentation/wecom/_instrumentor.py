@@ -1,4 +1,4 @@
-"""``WeComInstrumentor``: patches httpx and requests so every WeCom call is recorded."""
+"""``WeComInstrumentor``: patches httpx, requests and aiohttp so every WeCom call is recorded."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _installed(client: str) -> bool:
 
 
 class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Records every WeCom API call made through httpx or requests.
+    """Records every WeCom API call made through httpx, requests or aiohttp.
 
     ``instrument()`` accepts ``tracer_provider``, ``meter_provider``, ``hosts``,
     ``keep_http_spans``, ``redact_params``, ``max_apis`` and ``call_log``; each
@@ -61,6 +61,14 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
             )
 
+        if _installed("aiohttp"):
+            from opentelemetry.instrumentation.wecom._transports import _aiohttp  # noqa: PLC0415
+
+            # get/post/request all await _request, which follows redirects inside.
+            wrap_function_wrapper(
+                "aiohttp", "ClientSession._request", _aiohttp.request_wrapper(telemetry)
+            )
+
     def _uninstrument(self, **kwargs: Any) -> None:
         if _installed("httpx"):
             import httpx  # noqa: PLC0415
@@ -73,5 +81,10 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             unwrap(requests.sessions.Session, "send")
             unwrap(requests.sessions.Session, "request")
+
+        if _installed("aiohttp"):
+            import aiohttp  # noqa: PLC0415
+
+            unwrap(aiohttp.ClientSession, "_request")
 
         _telemetry.activate(None)

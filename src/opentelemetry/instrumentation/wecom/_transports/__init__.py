@@ -1,8 +1,9 @@
 """Transport adapters: translate one HTTP client's request and response to a ``WeComCall``.
 
 Each adapter wraps the client method that already reads the response body
-(httpx ``Client.send`` / ``AsyncClient.send``, requests ``Session.send``), so
-the errcode is taken from bytes the app reads anyway. An adapter module
+(httpx ``Client.send`` / ``AsyncClient.send``, requests ``Session.send``) or
+the response's own reading method (aiohttp ``ClientResponse.read``), so the
+errcode is taken from bytes the app reads anyway. An adapter module
 offers wrapper factories (``send_wrapper(telemetry)`` ...) for the
 instrumentor, and ``read_response(result)`` for the decorator; it imports its
 client at the top, so it is imported only once that client is.
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom._call import ResponseInfo
 
 # (the client's top-level module, its adapter module in this package).
-_CLIENTS: Final = (("httpx", "._httpx"), ("requests", "._requests"))
+_CLIENTS: Final = (("httpx", "._httpx"), ("requests", "._requests"), ("aiohttp", "._aiohttp"))
 
 
 def read_response(result: object) -> Optional[ResponseInfo]:

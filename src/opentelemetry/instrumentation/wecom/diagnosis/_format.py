@@ -70,7 +70,9 @@ def duration_s(seconds: float) -> str:
         milliseconds = seconds * 1000
         return f"{milliseconds:.1f} ms" if milliseconds < 100 else f"{milliseconds:.0f} ms"
     if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+        if seconds < 10:
+            return f"{seconds:.2f} s"
+        return f"{seconds:.0f} s" if float(seconds).is_integer() else f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"

@@ -167,6 +167,11 @@ class LocalStack:
         self.startup_timeout = startup_timeout
         self._children: dict[str, subprocess.Popen[bytes]] = {}
 
+    @property
+    def call_log(self) -> Path:
+        """The collector's call-log file (JSON lines, rotated beside it as name-<time>.jsonl)."""
+        return self.state / "logs" / "wecom-calls.jsonl"
+
     def components(self) -> dict[str, Component]:
         bundle, ports = bundle_dir(), self.ports
         prometheus_yml = self.state / "prometheus.yml"
@@ -177,14 +182,19 @@ class LocalStack:
                     str(self.binaries.jaeger),
                     f"--config=file:{bundle / 'jaeger' / 'jaeger-config.yaml'}",
                 ],
-                jaeger_env(ports),
+                jaeger_env(ports, self.state / "jaeger-badger"),
                 f"http://{HOST}:{ports.jaeger_health}/status",
                 {k: v for k, v in ports.as_dict().items() if k.startswith("jaeger_")},
             ),
             "collector": Component(
                 "collector",
                 [str(self.binaries.collector), f"--config=file:{bundle / 'otelcol-config.yaml'}"],
-                collector_env(ports, self.state / "collector-queue", self.collector_overrides),
+                collector_env(
+                    ports,
+                    self.state / "collector-queue",
+                    self.collector_overrides,
+                    call_log=self.call_log,
+                ),
                 f"http://{HOST}:{ports.collector_health}/",
                 {
                     "otlp_grpc": ports.otlp_grpc,
@@ -273,6 +283,23 @@ class LocalStack:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait(timeout=5)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``name`` (a crash: no flush, no clean shutdown) and reap it."""
+        pid = recorded_pid(self.state, name)
+        _pid_file(self.state, name).unlink(missing_ok=True)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not _alive(pid), 5.0, interval=0.05)
+        child = self._children.pop(name, None)
+        if child is not None:
+            if child.poll() is None:
+                child.kill()
+            child.wait(timeout=5)
+
+    def pid(self, name: str) -> Optional[int]:
+        """The running process of ``name``, if any."""
+        return recorded_pid(self.state, name)
 
     def down(self) -> None:
         for name in reversed(COMPONENTS):

@@ -24,8 +24,13 @@ _DEFAULT_RULES = "rules/*.yml"
 
 
 def collector_env(
-    ports: StackPorts, storage_dir: Path, overrides: Optional[Mapping[str, str]] = None
+    ports: StackPorts,
+    storage_dir: Path,
+    overrides: Optional[Mapping[str, str]] = None,
+    *,
+    call_log: Path,
 ) -> dict[str, str]:
+    """The collector's variables; ``call_log`` is the rotating JSON-lines file of the logs."""
     env = {
         "WECOM_OTEL_OTLP_GRPC_ENDPOINT": f"{HOST}:{ports.otlp_grpc}",
         "WECOM_OTEL_OTLP_HTTP_ENDPOINT": f"{HOST}:{ports.otlp_http}",
@@ -35,13 +40,16 @@ def collector_env(
         "WECOM_OTEL_METRICS_PORT": str(ports.collector_metrics),
         "WECOM_OTEL_JAEGER_OTLP_ENDPOINT": f"{HOST}:{ports.jaeger_otlp_grpc}",
         "WECOM_OTEL_STORAGE_DIR": str(storage_dir),
+        "WECOM_OTEL_CALL_LOG_FILE": str(call_log),
     }
     env.update(overrides or {})
     return env
 
 
-def jaeger_env(ports: StackPorts) -> dict[str, str]:
+def jaeger_env(ports: StackPorts, badger_dir: Path) -> dict[str, str]:
+    """Jaeger's variables; ``badger_dir`` holds its trace storage (kept across restarts)."""
     return {
+        "JAEGER_BADGER_DIR": str(badger_dir),
         "JAEGER_OTLP_GRPC_ENDPOINT": f"{HOST}:{ports.jaeger_otlp_grpc}",
         "JAEGER_OTLP_HTTP_ENDPOINT": f"{HOST}:{ports.jaeger_otlp_http}",
         "JAEGER_QUERY_HTTP_ENDPOINT": f"{HOST}:{ports.jaeger_ui}",

@@ -1,0 +1,190 @@
+"""aiohttp adapter: ``ClientSession._request``, which ``get``/``post``/``request`` all await.
+
+``_request`` returns once the headers have arrived; aiohttp never reads the body on its own.
+The call ends when the app has the body (``read()``, and so ``text()`` and ``json()``, which
+read through it), with the errcode in that body; or, for a body the app streams from
+``response.content`` or never reads, when the app releases or closes the response (``async
+with`` does) or drops it, with the status only. Redirects followed inside ``_request`` belong
+to its one call. While ``_request`` runs, the stock aiohttp-client instrumentation is silenced
+for WeCom calls (its ``on_request_start`` honours ``suppress_http_instrumentation``), unless
+``keep_http_spans`` is set.
+
+The response's ``read``, ``release`` and ``close`` are observed through instance attributes
+that shadow the class's methods for this one response; they hold the response weakly, so
+the response is freed (and an abandoned call ended) as soon as the app drops it.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Awaitable
+from typing import Any, Callable, Optional
+
+import aiohttp
+from yarl import URL
+
+from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
+from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._telemetry import Telemetry
+from opentelemetry.instrumentation.wecom._transports._common import (
+    Wrapper,
+    begin_call,
+    finish_read,
+    may_record,
+    read_response_info,
+    streamed_response_info,
+)
+from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
+
+
+def request_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``aiohttp.ClientSession._request``, recording into ``telemetry``."""
+
+    async def wrap_request(
+        wrapped: Callable[..., Awaitable[aiohttp.ClientResponse]],
+        instance: aiohttp.ClientSession,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> aiohttp.ClientResponse:
+        call = _begin(telemetry, instance, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        response = await call.run_async(wrapped, *args, **kwargs)
+        _observe(call, response)
+        return response
+
+    return wrap_request
+
+
+def read_response(result: object) -> Optional[ResponseInfo]:
+    """What the core needs of ``result`` if it is a ``ClientResponse`` whose body was read."""
+    if not isinstance(result, aiohttp.ClientResponse):
+        return None
+    # aiohttp has no public "has the body been read" test; reading it here would consume it.
+    body = getattr(result, "_body", None)
+    if not isinstance(body, bytes):
+        return None
+    return read_response_info(result.status, result.headers.get("Content-Type"), body)
+
+
+@contained
+def _begin(
+    telemetry: Telemetry,
+    session: aiohttp.ClientSession,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Optional[WeComCall]:
+    if not may_record():
+        return None
+    method = args[0] if args else kwargs["method"]
+    str_or_url = args[1] if len(args) > 1 else kwargs["str_or_url"]
+    url = _full_url(session, str_or_url, kwargs.get("params"))
+    host = url.host
+    if not host:
+        return None
+    port = url.port or default_port(url.scheme)
+    if not telemetry.settings.is_wecom_host(host, port):
+        return None
+    target = RequestTarget(url.scheme, host, port, url.path, url.raw_query_string)
+    return begin_call(
+        telemetry, str(method).upper(), target, lambda: _request_body(session, kwargs)
+    )
+
+
+def _full_url(session: aiohttp.ClientSession, str_or_url: Any, params: Any) -> URL:
+    """The URL aiohttp will request: the session's ``base_url`` joined, ``params`` added."""
+    build = getattr(session, "_build_url", None)  # base_url support (aiohttp >= 3.8)
+    url = build(str_or_url) if build is not None else URL(str_or_url)
+    if params:
+        extend = getattr(url, "extend_query", None) or url.update_query  # yarl >= 1.9
+        url = extend(params)
+    return url
+
+
+def _request_body(session: aiohttp.ClientSession, kwargs: dict[str, Any]) -> Optional[bytes]:
+    """The request body if it is in memory (``json=`` serialised as the session does)."""
+    payload = kwargs.get("json")
+    if payload is not None:
+        serialize = getattr(session, "_json_serialize", json.dumps)
+        text = serialize(payload)
+        return text.encode("utf-8") if isinstance(text, str) else None
+    data = kwargs.get("data")
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    return None  # a form, a file or a stream: never read it on the app's behalf
+
+
+@contained
+def _observe(call: WeComCall, response: aiohttp.ClientResponse) -> None:
+    headers = response.headers
+    info = streamed_response_info(
+        response.status, headers.get("Content-Type"), headers.get("Content-Length")
+    )
+    _ObservedResponse(call, info, response).install()
+
+
+class _ObservedResponse:
+    """The shadows of one response's ``read``, ``release`` and ``close``.
+
+    ``read`` failing makes aiohttp call ``close`` inside it: the call then ends with the
+    exception, not with the close.
+    """
+
+    __slots__ = ("_call", "_info", "_reading", "_response")
+
+    def __init__(self, call: WeComCall, info: ResponseInfo, response: aiohttp.ClientResponse):
+        self._call = call
+        self._info = info
+        self._response = weakref.ref(response)
+        self._reading = False
+
+    def install(self) -> None:
+        response = self._response()
+        if response is None:
+            return
+        response.read = self.read  # type: ignore[method-assign]
+        response.release = self.release  # type: ignore[method-assign]
+        response.close = self.close  # type: ignore[method-assign]
+        weakref.finalize(response, self._call.abandon)
+
+    async def read(self) -> bytes:
+        response = self._response()
+        assert response is not None  # the app is calling a method of it
+        self._reading = True
+        try:
+            body = await type(response).read(response)
+        except BaseException as exception:
+            self._call.finish_exception(exception)
+            raise
+        finally:
+            self._reading = False
+        self._finish_read(body)
+        return body
+
+    def release(self) -> Any:
+        response = self._response()
+        assert response is not None
+        try:
+            return type(response).release(response)
+        finally:
+            self._end()
+
+    def close(self) -> None:
+        response = self._response()
+        assert response is not None
+        try:
+            type(response).close(response)
+        finally:
+            self._end()
+
+    @contained
+    def _finish_read(self, body: bytes) -> None:
+        finish_read(self._call, self._info._replace(content_length=len(body), body=body))
+
+    @contained
+    def _end(self) -> None:
+        if not self._reading:
+            self._call.finish_response(self._info)
