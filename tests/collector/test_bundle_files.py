@@ -110,7 +110,11 @@ def test_dashboard_json_is_valid_and_complete(path: Path) -> None:
         "wecom_errcode",  # by errcode
         "histogram_quantile(0.99",  # latency percentiles
         "topk(10",  # top errcodes
-        'wecom_api="gettoken"',  # token refreshes
+        "wecom_token_refreshes_total",  # token refreshes by outcome and reason
+        "wecom_client_retries_total",  # retries by API and reason
+        "wecom_message_discarded_total",  # silent discards
+        "wecom_agent:person_times_budget:ratio",  # daily budget used
+        "wecom_agent:person_times:predicted4h",  # capacity forecast
         "45009|45033",  # rate-limit hits
         "traces_span_metrics_calls_total",
     ):

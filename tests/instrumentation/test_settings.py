@@ -57,3 +57,35 @@ def test_malformed_kwargs_raise_clear_errors() -> None:
         resolve_settings({"keep_http_spans": "yes"}, {})
     with pytest.raises(TypeError, match="list of strings"):
         resolve_settings({"hosts": 42}, {})
+
+
+def test_retry_window_and_member_cap_from_env_and_kwargs() -> None:
+    env = {
+        "OTEL_PYTHON_WECOM_RETRY_WINDOW": "12.5",
+        "OTEL_PYTHON_WECOM_MAX_TRACKED_MEMBERS": "500",
+    }
+    settings = resolve_settings({}, env)
+    assert settings.retry_window == 12.5
+    assert settings.max_tracked_members == 500
+    chosen = resolve_settings({"retry_window": 0, "max_tracked_members": 0}, env)
+    assert chosen.retry_window == 0.0  # 0 turns retry and refresh chains off
+    assert chosen.max_tracked_members == 0  # 0 turns silent-discard tracking off
+    defaults = resolve_settings({}, {})
+    assert (defaults.retry_window, defaults.max_tracked_members) == (60.0, 10_000)
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon", "nan", "inf"])
+def test_malformed_retry_window_env_warns(raw: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        settings = resolve_settings({}, {"OTEL_PYTHON_WECOM_RETRY_WINDOW": raw})
+    assert settings.retry_window == 60.0
+    assert "OTEL_PYTHON_WECOM_RETRY_WINDOW" in caplog.text
+
+
+def test_malformed_retry_window_and_member_cap_kwargs_raise() -> None:
+    with pytest.raises(ValueError, match="retry_window"):
+        resolve_settings({"retry_window": -5}, {})
+    with pytest.raises(ValueError, match="retry_window"):
+        resolve_settings({"retry_window": "60"}, {})
+    with pytest.raises(ValueError, match="max_tracked_members"):
+        resolve_settings({"max_tracked_members": 1.5}, {})

@@ -162,12 +162,11 @@ def test_gives_up_after_3_tries(receiver: Receiver) -> None:
 
 def test_slow_app_times_out_and_is_retried(receiver: Receiver) -> None:
     receiver.delay = 0.5
-    started = time.monotonic()
     delivery = simulator(receiver, timeout=0.2).push_text("slow")
     assert not delivery.delivered
     assert len(delivery.attempts) == 3
+    # Each try ended with the simulator's timeout, not with the app's late answer.
     assert all(a.status is None and a.error and "timed out" in a.error for a in delivery.attempts)
-    assert time.monotonic() - started < 3
 
 
 def test_unreachable_app(receiver: Receiver) -> None:

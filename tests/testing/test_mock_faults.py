@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -13,11 +13,13 @@ import pytest
 from opentelemetry.instrumentation.wecom.testing import (
     Fault,
     Latency,
+    ManualClock,
     MockWeComServer,
     Outcome,
     RateLimit,
     Scenario,
 )
+from opentelemetry.instrumentation.wecom.testing.ratelimit import RateLimiter
 
 
 def ip_codes(client: httpx.Client, token: str, n: int) -> list[int]:
@@ -94,16 +96,40 @@ def test_probability_is_deterministic_with_a_seed() -> None:
     assert 5 < first.count(-1) < 35
 
 
+def _clock_of(mock: MockWeComServer) -> ManualClock:
+    clock = mock.clock
+    assert isinstance(clock, ManualClock)
+    return clock
+
+
+@pytest.mark.wecom_mock(
+    scenario={"faults": [{"api": "*", "errcode": 60020, "after": 30, "until": 60}]},
+    clock=ManualClock(),
+)
 def test_time_window(client: httpx.Client, wecom_mock: MockWeComServer) -> None:
-    wecom_mock.load_scenario(
-        {"faults": [{"api": "*", "errcode": 60020, "after": 0.3, "until": 0.6}]}
-    )
+    clock = _clock_of(wecom_mock)
     token = wecom_mock.access_token()
     assert ip_codes(client, token, 1) == [0]
-    time.sleep(0.35 - wecom_mock.elapsed())
-    assert ip_codes(client, token, 1) == [60020]
-    time.sleep(max(0.0, 0.65 - wecom_mock.elapsed()))
+    clock.advance(29.999)
     assert ip_codes(client, token, 1) == [0]
+    clock.advance(0.001)  # `after` is inclusive
+    assert wecom_mock.elapsed() == pytest.approx(30)
+    assert ip_codes(client, token, 2) == [60020, 60020]
+    clock.advance(30)  # `until` is exclusive
+    assert ip_codes(client, token, 1) == [0]
+
+
+def test_the_server_measures_time_on_its_clock() -> None:
+    clock = ManualClock(start=100.0)
+    mock = MockWeComServer(clock=clock)
+    assert mock.clock is clock
+    assert mock.elapsed() == 0
+    clock.advance(2.5)
+    assert mock.elapsed() == 2.5
+    mock.reset()  # the scenario starts again
+    assert mock.elapsed() == 0
+    with pytest.raises(ValueError, match="does not go back"):
+        clock.advance(-1)
 
 
 def test_fixed_and_distributed_latency(wecom_mock: MockWeComServer, client: httpx.Client) -> None:
@@ -116,8 +142,10 @@ def test_fixed_and_distributed_latency(wecom_mock: MockWeComServer, client: http
     wecom_mock.inject(api="user/get", latency={"uniform": [0.05, 0.1]})
     started = time.perf_counter()
     client.get("user/get", params={"access_token": token, "userid": "lisi"})
-    assert 0.05 <= time.perf_counter() - started < 1.0
-    assert wecom_mock.calls("user/get")[0].fault == "latency"
+    assert time.perf_counter() - started >= 0.05  # a delay is at least what was asked
+    (record,) = wecom_mock.calls("user/get")
+    assert record.fault == "latency"
+    assert record.duration_ms >= 50
 
 
 def test_latency_samples_are_clamped() -> None:
@@ -181,10 +209,9 @@ def test_connection_reset_is_an_rst(wecom_mock: MockWeComServer) -> None:
 
 def test_hang_times_out_the_client(wecom_mock: MockWeComServer) -> None:
     wecom_mock.inject(api="gettoken", hang=30)
-    started = time.perf_counter()
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx.ReadTimeout):  # the mock sent nothing in the client's 0.3 s
         httpx.get(wecom_mock.api_base_url + "gettoken", timeout=0.3)
-    assert time.perf_counter() - started < 2
+    assert wecom_mock.calls("gettoken")[0].fault == "hang=30s"
 
 
 def test_hang_is_released_by_stop() -> None:
@@ -200,12 +227,10 @@ def test_hang_is_released_by_stop() -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.2)
-    started = time.perf_counter()
+    _wait_for(lambda: bool(mock.calls("gettoken")))  # the call is hanging now
     mock.stop()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
-    assert time.perf_counter() - started < 3
+    thread.join(timeout=30)
+    assert not thread.is_alive()  # released by stop(), not by the 10 s client timeout
     assert errors
     assert isinstance(errors[0], httpx.RemoteProtocolError)
 
@@ -213,19 +238,30 @@ def test_hang_is_released_by_stop() -> None:
 def test_hang_is_bounded_by_max_hang() -> None:
     with MockWeComServer(max_hang=0.2) as mock:
         mock.inject(api="gettoken", hang=60)
-        started = time.perf_counter()
+        # The connection is closed after max_hang: a protocol error, not the client's timeout.
         with pytest.raises(httpx.RemoteProtocolError):
-            httpx.get(mock.api_base_url + "gettoken", timeout=5)
-        assert time.perf_counter() - started < 2
+            httpx.get(mock.api_base_url + "gettoken", timeout=30)
 
 
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll ``condition``; fail (never pass) when it is still false after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.01)
+
+
+@pytest.mark.wecom_mock(clock=ManualClock())
 def test_rate_limit_45009_blocks_for_the_block_window(
     wecom_mock: MockWeComServer, client: httpx.Client
 ) -> None:
+    clock = _clock_of(wecom_mock)
     token = wecom_mock.access_token()
-    wecom_mock.add_rate_limit(api="getcallbackip", per_minute=3, block=0.4)
+    wecom_mock.add_rate_limit(api="getcallbackip", per_minute=3, block=40)
     assert ip_codes(client, token, 5) == [0, 0, 0, 45009, 45009]
-    time.sleep(0.45)
+    clock.advance(39.9)
+    assert ip_codes(client, token, 1) == [45009]  # still blocked
+    clock.advance(0.1)
     assert ip_codes(client, token, 1) == [0]
     body = client.get("user/get", params={"access_token": token, "userid": "lisi"}).json()
     assert body["errcode"] == 0  # each API counts on its own
@@ -246,44 +282,68 @@ def test_rate_limit_45009_body_keeps_api_defaults(
     assert body["errmsg"].startswith("api freq out of limit, hint: [")
 
 
-def test_concurrency_limit_45033(wecom_mock: MockWeComServer, client: httpx.Client) -> None:
-    token = wecom_mock.access_token()
-    wecom_mock.add_rate_limit(api="getcallbackip", max_concurrent=2)
-    wecom_mock.inject(api="getcallbackip", latency=0.5)
-    barrier = threading.Barrier(6)
+def test_concurrency_limit_45033() -> None:
+    with MockWeComServer() as mock, httpx.Client(base_url=mock.api_base_url, timeout=30) as c:
+        token = mock.access_token()
+        mock.add_rate_limit(api="getcallbackip", max_concurrent=2)
+        mock.inject(api="getcallbackip", hang=600, calls=[1, 2])  # two calls hold both slots
 
-    def call(_: int) -> int:
-        barrier.wait(timeout=5)
-        reply = client.get("getcallbackip", params={"access_token": token})
-        errcode: int = reply.json()["errcode"]
-        return errcode
+        def hold() -> None:
+            with pytest.raises(httpx.RemoteProtocolError):  # released by stop() below
+                ip_codes(c, token, 1)
 
-    with ThreadPoolExecutor(6) as pool:
-        codes = list(pool.map(call, range(6)))
-    assert codes.count(0) == 2
-    assert codes.count(45033) == 4
-    assert ip_codes(client, token, 1) == [0]  # slots are given back
+        held = [threading.Thread(target=hold) for _ in range(2)]
+        for thread in held:
+            thread.start()
+        _wait_for(lambda: len(mock.calls("getcallbackip")) == 2)
+        assert ip_codes(c, token, 4) == [45033] * 4
+        mock.stop()  # releases the two held calls
+        for thread in held:
+            thread.join(timeout=30)
+
+
+def test_concurrency_slots_are_given_back() -> None:
+    limiter = RateLimiter(ManualClock())
+    limiter.add(RateLimit(api="getcallbackip", max_concurrent=2))
+    with limiter.admit("getcallbackip") as first, limiter.admit("getcallbackip") as second:
+        assert (first, second) == (None, None)
+        with limiter.admit("getcallbackip") as third:
+            assert third == 45033
+        with limiter.admit("user/get") as other:
+            assert other is None  # another API is not limited
+    with limiter.admit("getcallbackip") as again:
+        assert again is None
 
 
 def test_tokens_expiring_early() -> None:
-    scenario = Scenario.from_dict({"tokens": {"lifetime": 0.3}})
-    with MockWeComServer(scenario=scenario) as mock, httpx.Client(base_url=mock.api_base_url) as c:
+    scenario = Scenario.from_dict({"tokens": {"lifetime": 20}})
+    clock = ManualClock()
+    with (
+        MockWeComServer(scenario=scenario, clock=clock) as mock,
+        httpx.Client(base_url=mock.api_base_url) as c,
+    ):
         params = {"corpid": mock.corp_id, "corpsecret": mock.corp_secret}
         issued = c.get("gettoken", params=params).json()
         assert issued["expires_in"] == 7200  # WeCom still says two hours...
+        clock.advance(19.9)
         assert ip_codes(c, issued["access_token"], 1) == [0]
-        time.sleep(0.35)
+        clock.advance(0.1)
         assert ip_codes(c, issued["access_token"], 1) == [42001]  # ...but it died early
         renewed = c.get("gettoken", params=params).json()["access_token"]
         assert renewed != issued["access_token"]
 
 
 def test_tokens_invalidated_at_scheduled_times_as_40014() -> None:
-    scenario = {"tokens": {"expire_at": [0.2], "expired_errcode": 40014}}
-    with MockWeComServer(scenario=scenario) as mock, httpx.Client(base_url=mock.api_base_url) as c:
+    scenario = {"tokens": {"expire_at": [20], "expired_errcode": 40014}}
+    clock = ManualClock()
+    with (
+        MockWeComServer(scenario=scenario, clock=clock) as mock,
+        httpx.Client(base_url=mock.api_base_url) as c,
+    ):
         token = mock.access_token()
+        clock.advance(19.9)
         assert ip_codes(c, token, 1) == [0]
-        time.sleep(0.25)
+        clock.advance(0.1)
         assert ip_codes(c, token, 1) == [40014]
         fresh = mock.access_token()
         assert fresh != token

@@ -27,6 +27,16 @@ WECOM_MEDIA_CONTENT_TYPE: Final = "wecom.media.content_type"
 WECOM_MEDIA_SIZE: Final = "wecom.media.size"
 WECOM_MESSAGE_TASK_ID: Final = "wecom.message.task_id"
 
+# Retries and token refreshes (docs/telemetry.md, "Retries and token refreshes").
+WECOM_RETRY_ATTEMPT: Final = "wecom.retry.attempt"
+WECOM_RETRY_REASON: Final = "wecom.retry.reason"
+WECOM_TOKEN_REFRESH_REASON: Final = "wecom.token.refresh.reason"
+
+# Message budgets and silent discards (docs/telemetry.md, "Messages").
+WECOM_MESSAGE_RECIPIENTS_PREFIX: Final = "wecom.message.recipients."
+WECOM_MESSAGE_DISCARDED: Final = "wecom.message.discarded"
+WECOM_MESSAGE_LIMIT: Final = "wecom.message.limit"
+
 # Callbacks: WeCom calling the app's callback URL (the callback middleware).
 WECOM_CALLBACK_EVENT: Final = "wecom.callback.event"
 WECOM_CALLBACK_OUTCOME: Final = "wecom.callback.outcome"
@@ -55,6 +65,15 @@ EXCEPTION_ESCAPED: Final = "exception.escaped"
 STATUS_OK: Final = "ok"
 STATUS_BUSINESS_ERROR: Final = "business_error"
 STATUS_SYSTEM_ERROR: Final = "system_error"
+
+# Values of `wecom.token.refresh.reason` besides an errcode: no auth error came before.
+TOKEN_REFRESH_PROACTIVE: Final = "proactive"
+
+# Values of `wecom.recipient.kind` in `wecom.message.recipients` (message/send's fields).
+RECIPIENT_USER: Final = "user"
+RECIPIENT_PARTY: Final = "party"
+RECIPIENT_TAG: Final = "tag"
+RECIPIENT_ALL: Final = "all"
 
 # Values of `wecom.callback.outcome`: what the signature check and decryption found.
 CALLBACK_OK: Final = "ok"
@@ -92,6 +111,11 @@ DURATION_BUCKETS: Final = (
 INVALID_RECIPIENTS_METRIC: Final = "wecom.message.invalid_recipients"
 CALLBACK_DURATION_METRIC: Final = "wecom.callback.duration"
 CALLBACK_DELAY_METRIC: Final = "wecom.message.callback_delay"
+RETRIES_METRIC: Final = "wecom.client.retries"
+TOKEN_REFRESHES_METRIC: Final = "wecom.token.refreshes"
+RECIPIENTS_METRIC: Final = "wecom.message.recipients"
+DISCARDED_METRIC: Final = "wecom.message.discarded"
 
-# Value used for `wecom.api` when a path is malformed or over the cardinality cap.
+# Value used for `wecom.api` when a path is malformed or over the cardinality cap, and for
+# `wecom.agent_id` on metrics beyond the cap of distinct agent ids.
 OTHER_API: Final = "_OTHER"

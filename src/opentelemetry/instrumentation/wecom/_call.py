@@ -9,17 +9,18 @@ attributes, the metric point and the call log; what an outcome means
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import Token
 from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
 
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry import context, trace
@@ -29,6 +30,16 @@ from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
+from opentelemetry.instrumentation.wecom._retries import (
+    NOTHING,
+    TOKEN_APIS,
+    ChainStart,
+    Fingerprint,
+    Refresh,
+    chain_key,
+    request_fingerprint,
+    start_chain,
+)
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom._url import RequestTarget
 from opentelemetry.instrumentation.wecom._verdict import Verdict, verdict
@@ -61,13 +72,24 @@ class ResponseInfo(NamedTuple):
         return self.payload if self.payload is not None else small_json_object(self.body)
 
 
+_scope_ids: Final = itertools.count(1)
+
+
 class _Scope:
-    """Counts the calls made inside a decorated function, so it records no second point."""
+    """A decorated call as seen by the calls made inside it.
 
-    __slots__ = ("calls",)
+    ``calls`` counts them, so the decorated call records no second point; ``chain`` makes
+    them a retry chain of their own; ``refresh`` is the decorated token call's refresh
+    reason, which its HTTP token call records.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("api", "calls", "chain", "refresh")
+
+    def __init__(self, api: str, refresh: Optional[Refresh]) -> None:
+        self.api = api
         self.calls = 0
+        self.chain = next(_scope_ids)
+        self.refresh = refresh
 
 
 def inside_call() -> bool:
@@ -79,9 +101,14 @@ class WeComCall:
     """A WeCom API call in flight. Built by :meth:`begin`, ended by one ``finish_*`` method."""
 
     __slots__ = (
+        "_chain",
+        "_enclosing",
         "_ended",
         "_extension",
+        "_method",
+        "_parent",
         "_quiets_http",
+        "_request_body",
         "_scope",
         "_start_ns",
         "api",
@@ -109,6 +136,11 @@ class WeComCall:
         self._scope: Optional[_Scope] = None
         self._quiets_http = not telemetry.settings.keep_http_spans
         self._ended = False
+        self._method: Optional[str] = None
+        self._request_body: Optional[RequestBody] = None
+        self._parent: Optional[Context] = None
+        self._chain: Optional[ChainStart] = None
+        self._enclosing: Optional[_Scope] = None
 
     @classmethod
     def begin(
@@ -127,8 +159,11 @@ class WeComCall:
         WeCom HTTP calls made inside it, which record their own metric points
         (see :meth:`_records_point`), and it does not silence HTTP instrumentation.
         """
-        enclosing = context.get_value(_SCOPE_KEY)
-        if isinstance(enclosing, _Scope):
+        parent = context.get_current()
+        enclosing = context.get_value(_SCOPE_KEY, parent)
+        if not isinstance(enclosing, _Scope):
+            enclosing = None
+        else:
             enclosing.calls += 1
         attributes: dict[str, AttributeValue] = {attr.WECOM_API: api}
         if method is not None:
@@ -136,14 +171,31 @@ class WeComCall:
         if target is not None:
             attributes[attr.SERVER_ADDRESS] = target.host
             attributes[attr.SERVER_PORT] = target.port
+        chain = None
+        links = None
+        if telemetry.retry_chains.enabled:
+            chain = _start_chain(
+                telemetry, api, parent, enclosing, method=method, target=target, body=request_body
+            )
+            if chain is not None and chain is not NOTHING:
+                links = _mark_chain(chain, attributes)
         start_ns = time.time_ns()
         span = telemetry.tracer.start_span(
-            f"wecom {api}", kind=SpanKind.CLIENT, attributes=attributes, start_time=start_ns
+            f"wecom {api}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            links=links,
+            start_time=start_ns,
         )
         extension = extension_for(api)
         call = cls(telemetry, api, span, start_ns, target=target, extension=extension)
+        call._method = method
+        call._request_body = request_body
+        call._parent = parent
+        call._chain = chain
+        call._enclosing = enclosing
         if opens_scope:
-            call._scope = _Scope()
+            call._scope = _Scope(api, chain.refresh if chain is not None else None)
             call._quiets_http = False
         if span.is_recording():
             call._describe_request(request_body)
@@ -235,7 +287,9 @@ class WeComCall:
         attributes: dict[str, AttributeValue] = {}
         if self._extension is not None and self._records_point() and self.span.is_recording():
             self._run_hook(self._extension.on_response, response, attributes)
-        self._finish(outcome, status_code=response.status_code, attributes=attributes)
+        self._finish(
+            outcome, status_code=response.status_code, response=response, attributes=attributes
+        )
 
     @contained
     def finish_exception(self, exception: BaseException) -> None:
@@ -278,9 +332,10 @@ class WeComCall:
         *,
         status_code: Optional[int] = None,
         exception: Optional[BaseException] = None,
+        response: Optional[ResponseInfo] = None,
         attributes: Optional[dict[str, AttributeValue]] = None,
     ) -> None:
-        """Classify the outcome, complete and end the span, record the point.
+        """Classify the outcome, complete and end the span, record the points.
 
         ``attributes`` are the extension's response attributes, set with the core's in one go.
         """
@@ -294,6 +349,11 @@ class WeComCall:
         judged = self._judge(outcome, status_code, exception, describe=recording)
         if judged is None:  # the description failed (an exception's __str__ raised ...)
             judged = verdict(errcode, status_code=status_code, exception=exception)
+        if attributes is None:
+            attributes = {}
+        records_point = self._records_point()
+        if self._extension is not None and records_point:
+            self._run_hook(self._extension.on_finish, judged, response, attributes)
         try:
             if recording:
                 self._describe_outcome(
@@ -301,13 +361,14 @@ class WeComCall:
                     errcode,
                     status_code=status_code,
                     exception=exception,
-                    attributes={} if attributes is None else attributes,
+                    attributes=attributes,
                 )
         finally:
             span.end(end_time=end_ns)
 
+        self._end_chain(judged, errcode, records_point)
         duration_s = (end_ns - self._start_ns) / 1e9
-        if self._records_point():
+        if records_point:
             metric_attributes: dict[str, AttributeValue] = {
                 attr.WECOM_API: self.api,
                 attr.WECOM_STATUS: judged.status,
@@ -319,6 +380,62 @@ class WeComCall:
             self.telemetry.duration.record(duration_s, metric_attributes)
         if self.telemetry.settings.call_log:
             self._log(errcode, judged, duration_s)
+
+    def request_bytes(self) -> Optional[bytes]:
+        """The request body, if the client holds it in memory (never read from a stream)."""
+        return self._request_body() if self._request_body is not None else None
+
+    def _fingerprint(self) -> Fingerprint:
+        return request_fingerprint(
+            self._method,
+            self.target,
+            self.request_bytes(),
+            self.telemetry.settings.extra_redact_params,
+        )
+
+    @contained
+    def _end_chain(self, judged: Verdict, errcode: Optional[int], records_point: bool) -> None:
+        """Count the retry and the token refresh; remember a failure for the next attempt."""
+        telemetry = self.telemetry
+        api = self.api
+        chain = self._chain
+        if chain is not None and chain.repeat is not None:
+            telemetry.retries.add(
+                1, {attr.WECOM_API: api, attr.WECOM_RETRY_REASON: chain.repeat.reason}
+            )
+        if records_point and api in TOKEN_APIS:
+            refresh: dict[str, AttributeValue] = {
+                attr.WECOM_API: api,
+                attr.WECOM_STATUS: judged.status,
+            }
+            if chain is not None and chain.refresh is not None:
+                refresh[attr.WECOM_TOKEN_REFRESH_REASON] = chain.refresh.reason
+            if judged.error_type is not None:
+                refresh[attr.ERROR_TYPE] = judged.error_type
+            telemetry.token_refreshes.add(1, refresh)
+        if chain is None or self._parent is None:
+            return  # retry chains are off
+        chains = telemetry.retry_chains
+        if judged.status == attr.STATUS_OK:
+            if not chains.idle:
+                chains.succeeded(self._chain_key(), api, self._fingerprint)
+            return
+        business = judged.status == attr.STATUS_BUSINESS_ERROR and errcode is not None
+        chains.failed(
+            self._chain_key(),
+            api,
+            self.span.get_span_context(),
+            attempt=chain.repeat.attempt if chain.repeat is not None else 0,
+            reason=judged.error_type or judged.status,
+            fingerprint=self._fingerprint(),
+            auth_error=business and classify(errcode or 0)[0] == "auth",
+            refresh=chain.refresh.reason if chain.refresh is not None else None,
+        )
+
+    def _chain_key(self) -> Hashable:
+        scope = self._enclosing.chain if self._enclosing is not None else 0
+        parent = self._parent  # an empty Context is falsy: compare with None
+        return chain_key(parent if parent is not None else context.get_current(), scope)
 
     @contained
     def _judge(
@@ -402,3 +519,44 @@ class WeComCall:
                 "span_id": trace.format_span_id(span_context.span_id),
             },
         )
+
+
+@contained
+def _start_chain(
+    telemetry: Telemetry,
+    api: str,
+    parent: Context,
+    enclosing: Optional[_Scope],
+    *,
+    method: Optional[str],
+    target: Optional[RequestTarget],
+    body: Optional[RequestBody],
+) -> ChainStart:
+    """What the call's chain says about it: a repeat of a failed call, a token refresh reason."""
+    scope = enclosing.chain if enclosing is not None else 0
+    inherited = enclosing.refresh if enclosing is not None and enclosing.api == api else None
+
+    def fingerprint() -> Fingerprint:
+        content = body() if body is not None else None
+        return request_fingerprint(method, target, content, telemetry.settings.extra_redact_params)
+
+    return start_chain(
+        telemetry.retry_chains, api, lambda: chain_key(parent, scope), fingerprint, inherited
+    )
+
+
+@contained
+def _mark_chain(chain: ChainStart, attributes: dict[str, AttributeValue]) -> Optional[list[Link]]:
+    """The attributes and links of a repeat and of a token refresh, set when the span starts."""
+    links = []
+    repeat = chain.repeat
+    if repeat is not None:
+        attributes[attr.WECOM_RETRY_ATTEMPT] = repeat.attempt
+        attributes[attr.WECOM_RETRY_REASON] = repeat.reason
+        links.append(Link(repeat.of, {attr.WECOM_RETRY_REASON: repeat.reason}))
+    refresh = chain.refresh
+    if refresh is not None:
+        attributes[attr.WECOM_TOKEN_REFRESH_REASON] = refresh.reason
+        if refresh.after is not None and (repeat is None or refresh.after != repeat.of):
+            links.append(Link(refresh.after, {attr.WECOM_TOKEN_REFRESH_REASON: refresh.reason}))
+    return links or None

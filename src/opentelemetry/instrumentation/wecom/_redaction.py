@@ -66,7 +66,7 @@ def redacted_url(target: RequestTarget, extra_params: frozenset[str] = frozenset
     pairs = []
     for pair in target.query.split("&"):
         name = pair.partition("=")[0]
-        if _is_secret(unquote(name), extra_params):
+        if is_secret_param(unquote(name), extra_params):
             pairs.append(f"{name}={REDACTED}")
         else:
             pairs.append(pair)
@@ -78,7 +78,7 @@ def secret_values(query: str, extra_params: frozenset[str] = frozenset()) -> lis
     values: list[str] = []
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        if value and _is_secret(unquote(name), extra_params):
+        if value and is_secret_param(unquote(name), extra_params):
             values.append(value)
             decoded = unquote(value)
             if decoded != value:
@@ -86,7 +86,8 @@ def secret_values(query: str, extra_params: frozenset[str] = frozenset()) -> lis
     return values
 
 
-def _is_secret(name: str, extra_params: frozenset[str]) -> bool:
+def is_secret_param(name: str, extra_params: frozenset[str] = frozenset()) -> bool:
+    """Whether a query parameter or body field called ``name`` carries a secret."""
     return name.lower() in _SECRET_NAMES or name in extra_params
 
 

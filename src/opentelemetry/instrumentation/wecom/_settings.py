@@ -12,18 +12,23 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from math import inf
 from typing import Any, Final
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_HOSTS: Final = ("qyapi.weixin.qq.com",)
 DEFAULT_MAX_APIS: Final = 100
+DEFAULT_RETRY_WINDOW_S: Final = 60.0
+DEFAULT_MAX_TRACKED_MEMBERS: Final = 10_000
 
 ENV_HOSTS: Final = "OTEL_PYTHON_WECOM_HOSTS"
 ENV_KEEP_HTTP_SPANS: Final = "OTEL_PYTHON_WECOM_KEEP_HTTP_SPANS"
 ENV_REDACT_PARAMS: Final = "OTEL_PYTHON_WECOM_REDACT_PARAMS"
 ENV_MAX_APIS: Final = "OTEL_PYTHON_WECOM_MAX_APIS"
 ENV_CALL_LOG: Final = "OTEL_PYTHON_WECOM_CALL_LOG"
+ENV_RETRY_WINDOW: Final = "OTEL_PYTHON_WECOM_RETRY_WINDOW"
+ENV_MAX_TRACKED_MEMBERS: Final = "OTEL_PYTHON_WECOM_MAX_TRACKED_MEMBERS"
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
@@ -38,6 +43,8 @@ class Settings:
     extra_redact_params: frozenset[str] = frozenset()
     max_apis: int = DEFAULT_MAX_APIS
     call_log: bool = False
+    retry_window: float = DEFAULT_RETRY_WINDOW_S
+    max_tracked_members: int = DEFAULT_MAX_TRACKED_MEMBERS
 
     def is_wecom_host(self, host: str, port: int) -> bool:
         """Whether ``host`` (lower case) on ``port`` is one of the configured WeCom hosts."""
@@ -55,8 +62,24 @@ def resolve_settings(
         extra_redact_params=frozenset(
             _names(options.get("redact_params"), ENV_REDACT_PARAMS, environ, lower=False)
         ),
-        max_apis=_max_apis(options.get("max_apis"), environ),
+        max_apis=_count(
+            "max_apis", options.get("max_apis"), ENV_MAX_APIS, DEFAULT_MAX_APIS, environ
+        ),
         call_log=_flag(options.get("call_log"), ENV_CALL_LOG, environ),
+        retry_window=_seconds(
+            "retry_window",
+            options.get("retry_window"),
+            ENV_RETRY_WINDOW,
+            DEFAULT_RETRY_WINDOW_S,
+            environ,
+        ),
+        max_tracked_members=_count(
+            "max_tracked_members",
+            options.get("max_tracked_members"),
+            ENV_MAX_TRACKED_MEMBERS,
+            DEFAULT_MAX_TRACKED_MEMBERS,
+            environ,
+        ),
     )
 
 
@@ -97,21 +120,43 @@ def _flag(value: object, env_name: str, environ: Mapping[str, str]) -> bool:
     return False
 
 
-def _max_apis(value: object, environ: Mapping[str, str]) -> int:
+def _count(
+    name: str, value: object, env_name: str, default: int, environ: Mapping[str, str]
+) -> int:
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"max_apis must be a non-negative integer, got {value!r}")
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         return value
-    raw = environ.get(ENV_MAX_APIS, "").strip()
+    raw = environ.get(env_name, "").strip()
     if not raw:
-        return DEFAULT_MAX_APIS
+        return default
     try:
         parsed = int(raw)
     except ValueError:
         parsed = -1
     if parsed < 0:
+        _logger.warning("%s=%r is not a non-negative integer; using %d", env_name, raw, default)
+        return default
+    return parsed
+
+
+def _seconds(
+    name: str, value: object, env_name: str, default: float, environ: Mapping[str, str]
+) -> float:
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < inf:
+            raise ValueError(f"{name} must be a non-negative number of seconds, got {value!r}")
+        return float(value)
+    raw = environ.get(env_name, "").strip()
+    if not raw:
+        return default
+    try:
+        parsed = float(raw)
+    except ValueError:
+        parsed = -1.0
+    if not 0 <= parsed < inf:
         _logger.warning(
-            "%s=%r is not a non-negative integer; using %d", ENV_MAX_APIS, raw, DEFAULT_MAX_APIS
+            "%s=%r is not a non-negative number of seconds; using %g", env_name, raw, default
         )
-        return DEFAULT_MAX_APIS
+        return default
     return parsed

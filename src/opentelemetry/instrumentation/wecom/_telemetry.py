@@ -17,11 +17,18 @@ from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
 from opentelemetry.instrumentation.wecom._api_names import ApiNamer
 from opentelemetry.instrumentation.wecom._attributes import (
+    DISCARDED_METRIC,
     DURATION_BUCKETS,
     DURATION_METRIC,
     INVALID_RECIPIENTS_METRIC,
+    RECIPIENTS_METRIC,
+    RETRIES_METRIC,
+    TOKEN_REFRESHES_METRIC,
 )
 from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
+from opentelemetry.instrumentation.wecom._discards import DeliveryLimits
+from opentelemetry.instrumentation.wecom._recipients import AgentIds
+from opentelemetry.instrumentation.wecom._retries import RetryChains
 from opentelemetry.instrumentation.wecom._settings import Settings, resolve_settings
 from opentelemetry.instrumentation.wecom.version import __version__
 
@@ -55,6 +62,31 @@ class Telemetry:
             INVALID_RECIPIENTS_METRIC,
             unit="{recipient}",
             description="Recipients WeCom dropped from messages it otherwise accepted.",
+        )
+        # Retries and token refreshes: chains of calls (docs/telemetry.md).
+        self.retry_chains: RetryChains = RetryChains(settings.retry_window)
+        self.retries: Counter = meter.create_counter(
+            RETRIES_METRIC,
+            unit="{retry}",
+            description="WeCom calls that repeat a failed call of the same request, by reason.",
+        )
+        self.token_refreshes: Counter = meter.create_counter(
+            TOKEN_REFRESHES_METRIC,
+            unit="{refresh}",
+            description="Token calls (gettoken, suite/provider/corp tokens) by outcome and reason.",
+        )
+        # Message budgets and silent discards.
+        self.agent_ids = AgentIds()
+        self.discard_windows = DeliveryLimits(settings.max_tracked_members)
+        self.message_recipients: Counter = meter.create_counter(
+            RECIPIENTS_METRIC,
+            unit="{recipient}",
+            description="Person-times of accepted app messages, by app and recipient kind.",
+        )
+        self.messages_discarded: Counter = meter.create_counter(
+            DISCARDED_METRIC,
+            unit="{message}",
+            description="Deliveries of accepted messages WeCom discards silently (member limits).",
         )
 
 

@@ -18,7 +18,7 @@ from typing import Final, Optional
 
 from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 
-__all__ = ["_Extension", "extension_for"]
+__all__ = ["MESSAGE_SEND_APIS", "TOKEN_APIS", "_Extension", "extension_for"]
 
 # API path -> (module in this package, class name).
 _EXTENSIONS: Final[dict[str, tuple[str, str]]] = {
@@ -33,6 +33,11 @@ _EXTENSIONS: Final[dict[str, tuple[str, str]]] = {
     "media/get": (".media", "_MediaDownloadExtension"),
     "media/get/jssdk": (".media", "_MediaDownloadExtension"),
 }
+
+#: The APIs that send a message and may drop recipients (``wecom.message.invalid.*``).
+MESSAGE_SEND_APIS: Final = frozenset(a for a, (m, _) in _EXTENSIONS.items() if m == ".message")
+#: The APIs that issue an access token (gettoken and the suite/provider/corp token APIs).
+TOKEN_APIS: Final = frozenset(a for a, (m, _) in _EXTENSIONS.items() if m == ".token")
 
 _instances: dict[tuple[str, str], _Extension] = {}
 _lock = threading.Lock()

@@ -1,14 +1,17 @@
-"""``message/send`` and its siblings: message type, agent, and partially failed deliveries.
+"""``message/send`` and its siblings: message type, agent, recipients, and what WeCom drops.
 
 WeCom accepts a message with ``errcode`` 0 even when it dropped some of the
 recipients, listing them in ``invaliduser`` / ``invalidparty`` / ``invalidtag``
 / ``unlicenseduser`` (``|``-separated). That partial failure is invisible to
-HTTP tracing; here it becomes span attributes and a counter.
+HTTP tracing; here it becomes span attributes and a counter. So do the
+person-times the app spends of its daily budget, and the deliveries WeCom
+discards without any errcode because a member got too many messages
+(``_discards``). Those points are recorded for every call, sampled or not.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Optional
 
 from opentelemetry.util.types import AttributeValue
 
@@ -16,11 +19,17 @@ from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member
 from opentelemetry.instrumentation.wecom._delivery import MAX_TASK_ID_LENGTH
 from opentelemetry.instrumentation.wecom._extensions._base import _Extension
+from opentelemetry.instrumentation.wecom._recipients import Recipients, recipients_of
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from opentelemetry.instrumentation.wecom._call import RequestBody, ResponseInfo, WeComCall
+    from opentelemetry.instrumentation.wecom._verdict import Verdict
 
 RECIPIENT_KINDS: Final = ("invaliduser", "invalidparty", "invalidtag", "unlicenseduser")
+# The kinds that name members: they get nothing, so they do not count against member limits.
+_MEMBER_KINDS: Final = frozenset({"invaliduser", "unlicenseduser"})
 _MSGTYPE_MAX_LENGTH: Final = 32
 # Every recipient kind's key contains one of these; a body without them has dropped no one.
 _DROPPED_MARKERS: Final = (b'"invalid', b'"unlicenseduser"')
@@ -43,26 +52,89 @@ class _MessageSendExtension(_Extension):
         if msgtype == "template_card":
             _remember_card(call, body, agent_id, attributes)
 
-    def on_response(
-        self, call: WeComCall, response: ResponseInfo, attributes: dict[str, AttributeValue]
+    def on_finish(
+        self,
+        call: WeComCall,
+        judged: Verdict,
+        response: Optional[ResponseInfo],
+        attributes: dict[str, AttributeValue],
     ) -> None:
-        if response.payload is None and not _may_list_dropped(response.body):
-            return
-        payload = response.json()
-        if payload is None:
-            return
-        dropped = False
-        for kind in RECIPIENT_KINDS:
-            value = payload.get(kind)
-            if not isinstance(value, str) or not value:
-                continue
-            count = sum(1 for recipient in value.split("|") if recipient)
-            if count:
-                dropped = True
-                attributes[f"{attr.WECOM_MESSAGE_INVALID_PREFIX}{kind}"] = count
-                call.count_invalid_recipients(kind, count)
-        if dropped and payload.get("errcode", 0) == 0:
-            attributes[attr.WECOM_MESSAGE_PARTIAL_FAILURE] = True
+        payload = _dropped_payload(response)
+        dropped_users: set[str] = set()
+        if payload is not None:
+            dropped_users = _count_dropped(call, payload, attributes)
+        if judged.status != attr.STATUS_OK:
+            return  # not accepted: nobody gets it, nothing is spent
+        body = call.request_bytes()
+        if body:
+            _count_recipients(call, recipients_of(body), dropped_users, attributes)
+
+
+def _dropped_payload(response: Optional[ResponseInfo]) -> Optional[Mapping[str, object]]:
+    """The response as JSON, if it may list dropped recipients (a cheap scan spares the parse)."""
+    if response is None:
+        return None
+    if response.payload is None and not _may_list_dropped(response.body):
+        return None
+    return response.json()
+
+
+def _count_dropped(
+    call: WeComCall, payload: Mapping[str, object], attributes: dict[str, AttributeValue]
+) -> set[str]:
+    """Count the recipients WeCom dropped; return the members among them (lower-cased)."""
+    dropped = False
+    users: set[str] = set()
+    for kind in RECIPIENT_KINDS:
+        value = payload.get(kind)
+        if not isinstance(value, str) or not value:
+            continue
+        names = [recipient for recipient in value.split("|") if recipient]
+        if names:
+            dropped = True
+            attributes[f"{attr.WECOM_MESSAGE_INVALID_PREFIX}{kind}"] = len(names)
+            call.count_invalid_recipients(kind, len(names))
+            if kind in _MEMBER_KINDS:
+                users.update(name.lower() for name in names)
+    if dropped and payload.get("errcode", 0) == 0:
+        attributes[attr.WECOM_MESSAGE_PARTIAL_FAILURE] = True
+    return users
+
+
+def _count_recipients(
+    call: WeComCall,
+    recipients: Recipients,
+    dropped_users: set[str],
+    attributes: dict[str, AttributeValue],
+) -> None:
+    """Person-times of an accepted message, and the deliveries WeCom will discard."""
+    telemetry = call.telemetry
+    users = [user for user in recipients.users if user not in dropped_users]
+    point: dict[str, AttributeValue] = {attr.WECOM_API: call.api}
+    if recipients.agent_id is not None:
+        point[attr.WECOM_AGENT_ID] = telemetry.agent_ids.metric_value(recipients.agent_id)
+    for kind, count in (
+        (attr.RECIPIENT_USER, len(users)),
+        (attr.RECIPIENT_PARTY, recipients.parties),
+        (attr.RECIPIENT_TAG, recipients.tags),
+        (attr.RECIPIENT_ALL, 1 if recipients.to_all else 0),
+    ):
+        if count:
+            attributes[f"{attr.WECOM_MESSAGE_RECIPIENTS_PREFIX}{kind}"] = count
+            telemetry.message_recipients.add(count, {**point, attr.WECOM_RECIPIENT_KIND: kind})
+    windows = telemetry.discard_windows
+    if not windows.enabled:
+        return
+    if users:
+        discarded = windows.deliver_to_members(recipients.agent_id, users)
+    elif recipients.chat_id is not None:
+        discarded = windows.deliver_to_chat(recipients.chat_id)
+    else:
+        return
+    if discarded:
+        attributes[attr.WECOM_MESSAGE_DISCARDED] = sum(discarded.values())
+        for limit, count in discarded.items():
+            telemetry.messages_discarded.add(count, {**point, attr.WECOM_MESSAGE_LIMIT: limit})
 
 
 def _remember_card(

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Module names under this package, in the order `--help` lists them.
-_SUBCOMMANDS: tuple[str, ...] = ("explain", "mock", "demo", "stack", "trace")
+_SUBCOMMANDS: tuple[str, ...] = ("explain", "mock", "demo", "stack", "diagnose", "trace")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from .callbacks import Attempt, CallbackSimulator, Delivery, Verification
     from .calls import REDACTED, CallRecord
+    from .clock import ManualClock
+    from .deliveries import DeliveryCounts
     from .directory import Directory
     from .scenario import Fault, Latency, Outcome, RateLimit, Scenario, ScenarioError, TokenPolicy
     from .sdk import wechatpy_client
@@ -34,9 +36,11 @@ __all__ = [
     "CallRecord",
     "CallbackSimulator",
     "Delivery",
+    "DeliveryCounts",
     "Directory",
     "Fault",
     "Latency",
+    "ManualClock",
     "MockWeComServer",
     "Outcome",
     "RateLimit",
@@ -56,9 +60,11 @@ _LAZY: Final = {
     "CallRecord": ".calls",
     "CallbackSimulator": ".callbacks",
     "Delivery": ".callbacks",
+    "DeliveryCounts": ".deliveries",
     "Directory": ".directory",
     "Fault": ".scenario",
     "Latency": ".scenario",
+    "ManualClock": ".clock",
     "MockWeComServer": ".server",
     "Outcome": ".scenario",
     "RateLimit": ".scenario",

@@ -58,6 +58,10 @@ def _clear_calls(mock: MockWeComServer, query: Mapping[str, str], body: bytes) -
     return json_reply(_OK)
 
 
+def _get_deliveries(mock: MockWeComServer, query: Mapping[str, str], body: bytes) -> Reply:
+    return json_reply(mock.deliveries().to_dict())
+
+
 def _get_faults(mock: MockWeComServer, query: Mapping[str, str], body: bytes) -> Reply:
     return json_reply(mock.describe_faults())
 
@@ -96,6 +100,7 @@ _ENDPOINTS: dict[tuple[str, str], _Endpoint] = {
     ("GET", "health"): _health,
     ("GET", "calls"): _get_calls,
     ("DELETE", "calls"): _clear_calls,
+    ("GET", "deliveries"): _get_deliveries,
     ("GET", "faults"): _get_faults,
     ("POST", "faults"): _post_faults,
     ("DELETE", "faults"): _clear_faults,

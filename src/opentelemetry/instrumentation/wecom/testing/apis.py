@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+from .deliveries import DeliveryLedger
 from .directory import Directory
 from .media import (
     MAX_UPLOAD_BYTES,
@@ -107,6 +108,7 @@ class WeComApis:
         self._clock = clock
         self._lock = threading.Lock()
         self._webhook_windows: dict[str, SlidingWindow] = {}
+        self.deliveries = DeliveryLedger(clock)
 
     @staticmethod
     def knows(api: str) -> bool:
@@ -119,6 +121,7 @@ class WeComApis:
 
     def reset(self) -> None:
         self.media.clear()
+        self.deliveries.reset()
         with self._lock:
             self._webhook_windows.clear()
 
@@ -211,6 +214,7 @@ class WeComApis:
     def _deliver(self, users: list[str], parties: list[str], tags: list[str], ip: str) -> Reply:
         directory = self.directory
         if users == ["@all"]:
+            self.deliveries.deliver_to_members(self.app.agent_id, directory.users)
             return ok_reply(msgid=_msgid())
         invalid_users = [u.lower() for u in users if not directory.has_user(u)]
         unlicensed = [u for u in users if directory.has_user(u) and directory.is_unlicensed(u)]
@@ -234,6 +238,11 @@ class WeComApis:
         )
         if valid == 0:
             return error_reply(81013, ip, **fields)
+        # Members of departments and tags are not modelled: only named members get messages.
+        dropped = {u.lower() for u in (*invalid_users, *unlicensed)}
+        self.deliveries.deliver_to_members(
+            self.app.agent_id, dict.fromkeys(u.lower() for u in users if u.lower() not in dropped)
+        )
         return ok_reply(**fields, msgid=_msgid())
 
     def appchat_send(self, request: ApiRequest) -> Reply:
@@ -243,7 +252,11 @@ class WeComApis:
             return body
         if body.get("chatid") not in self.directory.chats:
             return error_reply(86003, ip)
-        return _check_content(body, MESSAGE_TYPES, ip) or ok_reply()
+        error = _check_content(body, MESSAGE_TYPES, ip)
+        if error is not None:
+            return error
+        self.deliveries.deliver_to_chat(str(body["chatid"]))
+        return ok_reply()
 
     def webhook_send(self, request: ApiRequest) -> Reply:
         ip = request.client_ip

@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Union
@@ -19,6 +19,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import handle_admin
 from .apis import ApiRequest, AppConfig, WeComApis
 from .calls import CallLog, CallRecord, mask_query, mask_text
+from .deliveries import DeliveryCounts
 from .directory import Directory
 from .faults import FaultEngine
 from .media import MediaStore
@@ -56,6 +57,10 @@ class MockWeComServer:
     :class:`Scenario`, a mapping or a ``.json``/``.yaml`` path) sets fault rules, rate limits
     and the token policy; more can be added at run time with :meth:`inject`,
     :meth:`add_rate_limit` or over ``/__admin__/``.
+
+    ``clock`` (seconds, ``time.monotonic`` by default) is what fault windows, token
+    lifetimes and rate limits are measured on; pass a :class:`ManualClock` to advance
+    time in a test instead of sleeping.
     """
 
     def __init__(
@@ -73,12 +78,14 @@ class MockWeComServer:
         seed: int | None = None,
         webhook_per_minute: int | None = 20,
         max_hang: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._scenario = _as_scenario(scenario)
         self._seed = seed
         self._token_ttl = token_ttl
         self._bind = (host, port)
-        self._epoch = time.monotonic()
+        self._clock = clock
+        self._epoch = clock()
         self._max_hang = max_hang
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -102,7 +109,7 @@ class MockWeComServer:
         httpd = _HTTPServer(self._bind, _Handler)
         httpd.mock = self
         self._httpd = httpd
-        self._epoch = time.monotonic()
+        self._epoch = self._clock()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -182,9 +189,15 @@ class MockWeComServer:
     def scenario(self) -> Scenario:
         return self._scenario
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock the server measures time on (the ``clock`` argument)."""
+        return self._clock
+
     def elapsed(self) -> float:
-        """Seconds since the server (or the scenario, after :meth:`reset`) started."""
-        return time.monotonic() - self._epoch
+        """Seconds on :attr:`clock` since the server (or the scenario, after :meth:`reset`)
+        started."""
+        return self._clock() - self._epoch
 
     # --- state and faults --------------------------------------------------------------------
 
@@ -241,6 +254,10 @@ class MockWeComServer:
         """Calls received so far (optionally for one API), credentials masked."""
         return self._calls.list(api)
 
+    def deliveries(self) -> DeliveryCounts:
+        """Message deliveries made and silently discarded (WeCom's per-member limits)."""
+        return self._apis.deliveries.counts()
+
     def clear_calls(self) -> None:
         self._calls.clear()
 
@@ -250,13 +267,14 @@ class MockWeComServer:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the initial state: scenario re-applied; clock, tokens, media, calls cleared."""
+        """Back to the initial state: scenario re-applied; clock, tokens, media, calls, deliveries
+        cleared."""
         self._calls.clear()
         self._faults.clear()
         self._limiter.clear()
         self._apis.reset()
         self._apply_scenario()
-        self._epoch = time.monotonic()
+        self._epoch = self._clock()
 
     def _apply_scenario(self) -> None:
         scenario = self._scenario

@@ -1,0 +1,147 @@
+"""The in-memory source: a diagnosis from the spans one process kept, no backend at all.
+
+Real instrumented clients (wechatpy over requests, httpx) call the mock with its fault
+injection; a :class:`SpanKeeper` on the real SDK keeps the spans.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from opentelemetry.instrumentation.wecom import WeComInstrumentor, wecom_api
+from opentelemetry.instrumentation.wecom.diagnosis import (
+    Diagnosis,
+    MemorySource,
+    SpanKeeper,
+    diagnose,
+)
+from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
+
+SERVICE = "memory-app"
+
+
+@dataclass
+class App:
+    mock: MockWeComServer
+    keeper: SpanKeeper
+    reader: InMemoryMetricReader
+    started: float
+
+    def diagnosis(self, **options: object) -> Diagnosis:
+        end = time.time() + 1
+        source = MemorySource(self.keeper.spans(), self.reader.get_metrics_data())
+        return diagnose(
+            source, service=SERVICE, start=self.started - 1, end=end, clock=lambda: end, **options
+        )
+
+
+def _app(mock: MockWeComServer, max_spans: int = 10_000) -> Iterator[App]:
+    resource = Resource.create({"service.name": SERVICE, "service.version": "2.0.1"})
+    keeper = SpanKeeper(max_spans)
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(keeper)
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    WeComInstrumentor().instrument(
+        tracer_provider=tracer_provider, meter_provider=meter_provider, hosts=[mock.host]
+    )
+    try:
+        yield App(mock, keeper, reader, time.time())
+    finally:
+        WeComInstrumentor().uninstrument()
+
+
+@pytest.fixture
+def app() -> Iterator[App]:
+    with MockWeComServer(seed=5) as mock:
+        yield from _app(mock)
+
+
+def test_an_untrusted_ip_is_found_with_the_egress_ip_and_its_traces(app: App) -> None:
+    client = wechatpy_client(app.mock, timeout=5)
+    for _ in range(5):
+        client.user.get("lisi")
+    app.mock.inject(api="*", errcode=60020)
+    for _ in range(6):
+        with pytest.raises(Exception, match="60020"):
+            client.user.get("lisi")
+    found = app.diagnosis()
+    first = found.findings[0]
+    assert first.cause == "ip_not_trusted"
+    assert first.failed_calls == 6
+    assert first.details["egress_ip"] == "127.0.0.1"
+    assert first.trace_ids
+    kept = {span.context.trace_id for span in app.keeper.spans() if span.context}
+    assert {int(t, 16) for t in first.trace_ids} <= kept
+    assert {trace.trace_id for trace in found.traces} >= set(first.trace_ids)
+    assert found.calls == 12  # 1 gettoken + 11 user/get
+    assert found.sources == {"metrics": "in-memory spans", "traces": "in-memory spans"}
+
+
+def test_dropped_recipients_come_from_the_spans(app: App) -> None:
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        token = app.mock.access_token()
+        for _ in range(3):
+            http.post(
+                "message/send",
+                params={"access_token": token},
+                json={
+                    "touser": "zhangsan|ghost1|ghost2",
+                    "msgtype": "text",
+                    "agentid": app.mock.agent_id,
+                    "text": {"content": "hi"},
+                },
+            )
+    found = app.diagnosis()
+    assert found.failed_calls == 0
+    assert found.recipients_dropped == 6
+    assert found.findings[0].cause == "recipients_unreachable"
+    assert found.findings[0].details["recipients_dropped"] == 6
+
+
+def test_a_decorated_call_around_an_http_call_counts_once(app: App) -> None:
+    @wecom_api("user/get")
+    def get_user(http: httpx.Client, token: str) -> httpx.Response:
+        return http.get("user/get", params={"access_token": token, "userid": "ghost"})
+
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        for _ in range(4):
+            get_user(http, app.mock.access_token())
+    found = app.diagnosis()
+    assert found.calls == 4
+    assert found.failed_calls == 4
+    assert found.errcodes[0].errcode == 60111
+    assert found.errcodes[0].count == 4
+
+
+def test_memory_is_bounded_and_the_diagnosis_says_what_it_misses() -> None:
+    with MockWeComServer(seed=5) as mock:
+        for app in _app(mock, max_spans=3):
+            with httpx.Client(base_url=mock.api_base_url) as http:
+                for _ in range(7):
+                    http.get("department/list", params={"access_token": mock.access_token()})
+            assert len(app.keeper.spans()) == 3
+            assert app.keeper.dropped == 4
+            found = app.diagnosis()
+            assert found.calls == 3
+            assert any("4 calls counted by the metrics have no span" in n for n in found.notes)
+
+
+def test_a_healthy_process_is_healthy(app: App) -> None:
+    client = wechatpy_client(app.mock, timeout=5)
+    for _ in range(5):
+        client.user.get("lisi")
+        client.message.send_text(app.mock.agent_id, "zhangsan", "ok")
+    found = app.diagnosis()
+    assert found.healthy
+    assert found.findings == ()
+    assert found.calls == 11
