@@ -117,6 +117,7 @@ class CollectorHealth:
     """The pipeline's own view of itself, per step (empty mappings when there is nothing).
 
     ``failed``: items an exporter failed to send or to enqueue (lost), per ``exporter``;
+    ``sent``: items an exporter sent, per exporter name (its queue drains while it sends);
     ``refused``: items a receiver refused (memory limiter), per ``receiver``;
     ``queue``: items waiting in an exporter's sending queue, per ``exporter``, and
     ``queue_capacity`` its size; ``probe``: whether the collector's ``http_check`` reached
@@ -127,6 +128,7 @@ class CollectorHealth:
 
     observed: bool = False
     failed: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    sent: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     refused: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     queue: Mapping[str, tuple[Optional[float], ...]] = field(default_factory=dict)
     queue_capacity: Mapping[str, float] = field(default_factory=dict)

@@ -40,8 +40,8 @@ BUCKETS: Final = "wecom_client_duration_seconds_bucket"
 SECONDS: Final = "wecom_client_duration_seconds_sum"
 RECIPIENTS: Final = "wecom_message_invalid_recipients_total"
 #: The collector's self-metrics; their names end in ``_total`` or not, by collector version.
-EXPORT_FAILED: Final = (
-    "otelcol_exporter_(send|enqueue)_failed_(spans|metric_points|log_records)(_total)?"
+EXPORTED: Final = (
+    "otelcol_exporter_(sent|send_failed|enqueue_failed)_(spans|metric_points|log_records)(_total)?"
 )
 RECEIVER_REFUSED: Final = "otelcol_receiver_refused_(spans|metric_points|log_records)(_total)?"
 #: Scrape jobs that belong to the telemetry pipeline rather than to an app.
@@ -211,8 +211,8 @@ class StoredSource:
     def collector(self, grid: Grid) -> CollectorHealth:
         step = grid.step
         queries = {
-            "failed": "sum by (job, exporter, name) "
-            f"{delta(f'{{__name__=~{quote(EXPORT_FAILED)}}}', step, 'name')}",
+            "exported": "sum by (job, exporter, name) "
+            f"{delta(f'{{__name__=~{quote(EXPORTED)}}}', step, 'name')}",
             "refused": "sum by (job, receiver, name) "
             f"{delta(f'{{__name__=~{quote(RECEIVER_REFUSED)}}}', step, 'name')}",
             "queue": "max by (exporter) (otelcol_exporter_queue_size)",
@@ -230,9 +230,18 @@ class StoredSource:
             capacities = {
                 labels.get("exporter", "?"): points[0][1] for labels, points in capacity.result()
             }
+        sent = [
+            (labels, row) for labels, row in rows["exported"] if "_sent_" in labels.get("name", "")
+        ]
+        failed = [
+            (labels, row)
+            for labels, row in rows["exported"]
+            if "_failed_" in labels.get("name", "")
+        ]
         return CollectorHealth(
             observed=True,
-            failed=_named(rows["failed"], "exporter"),
+            failed=_named(failed, "exporter"),
+            sent=_sum_by(sent, "exporter"),
             refused=_named(rows["refused"], "receiver"),
             queue={
                 labels.get("exporter", "?"): _present(row, grid, raw)
@@ -290,6 +299,17 @@ def _named(
         signal = signal.removesuffix("_total").replace("_", " ")
         key = f"{labels.get(label, '?')} ({labels.get('job', '?')}, {signal})"
         target = out.setdefault(key, [0.0] * len(row))
+        for index, value in enumerate(row):
+            target[index] += max(0.0, value)
+    return {key: tuple(row) for key, row in out.items()}
+
+
+def _sum_by(
+    rows: Sequence[tuple[dict[str, str], list[float]]], label: str
+) -> dict[str, tuple[float, ...]]:
+    out: dict[str, list[float]] = {}
+    for labels, row in rows:
+        target = out.setdefault(labels.get(label, "?"), [0.0] * len(row))
         for index, value in enumerate(row):
             target[index] += max(0.0, value)
     return {key: tuple(row) for key, row in out.items()}
