@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 import pytest
@@ -32,9 +33,10 @@ def run_demo(*args: str, endpoint: str | None = None) -> subprocess.CompletedPro
     if endpoint is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     command = [sys.executable, "-m", "opentelemetry.instrumentation.wecom.cli", "demo", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False
-    )
+    with tempfile.TemporaryDirectory() as cwd:  # where the demo writes its HTML report
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=cwd, check=False
+        )
 
 
 def summary_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
