@@ -49,8 +49,14 @@ def backfill(history: History, state: Path, promtool: Path) -> float:
     with source.open("w", encoding="utf-8") as out:
         history.openmetrics(out)
     subprocess.run(
-        [str(promtool), "tsdb", "create-blocks-from", "openmetrics", str(source),
-         str(state / "prometheus-data")],
+        [
+            str(promtool),
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            str(source),
+            str(state / "prometheus-data"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -63,8 +69,12 @@ def send_spans(history: History, endpoint: str) -> int:
     providers = {}
     for process, version, host in PROCESSES:
         resource = Resource.create(
-            {"service.name": SERVICE, "service.version": version, "host.name": host,
-             "service.instance.id": process}
+            {
+                "service.name": SERVICE,
+                "service.version": version,
+                "host.name": host,
+                "service.instance.id": process,
+            }
         )
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(
@@ -83,7 +93,9 @@ def send_spans(history: History, endpoint: str) -> int:
             attributes=attributes,  # type: ignore[arg-type]
         )
         if attributes["wecom.status"] != "ok":
-            span.set_status(Status(StatusCode.ERROR, f"WeCom errcode {attributes['wecom.errcode']}"))
+            span.set_status(
+                Status(StatusCode.ERROR, f"WeCom errcode {attributes['wecom.errcode']}")
+            )
         span.end(end_time=int(end * 1e9))
         sent += 1
     for provider in providers.values():
@@ -134,7 +146,9 @@ class Counting:
 def run(rounds: int) -> dict[str, Any]:
     binaries, absent = find_binaries()
     if binaries is None:
-        raise SystemExit(f"missing stack binaries: {', '.join(absent)}; run `wecom-otel stack build`")
+        raise SystemExit(
+            f"missing stack binaries: {', '.join(absent)}; run `wecom-otel stack build`"
+        )
     start = (int(time.time()) // 60) * 60 - 7200 - 120
     history = History(start=float(start))
     with tempfile.TemporaryDirectory(prefix="bench-diagnosis-") as tmp:
@@ -181,18 +195,35 @@ def run(rounds: int) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> str:
-    findings = ", ".join(f"{cause} ({severity}, {failed})" for cause, severity, failed in result["findings"])
+    findings = ", ".join(
+        f"{cause} ({severity}, {failed})" for cause, severity, failed in result["findings"]
+    )
     rows = [
-        ("data", f"20 APIs, 2 processes, 2 h ({result['calls']:,} calls, ~{result['series']:,} series; "
-                 f"{result['spans_sent']:,} kept spans in Jaeger)"),
-        ("diagnosed window", f"the last hour ({result['window_calls']:,} calls), baseline the hour before"),
-        ("diagnose() wall time", f"median {result['median_s']:.2f} s, max {result['max_s']:.2f} s "
-                                 f"over {result['rounds']} rounds ({', '.join(f'{s:.2f}' for s in result['seconds'])})"),
-        ("requests per diagnosis", f"{result['prometheus_requests']} to Prometheus, "
-                                   f"{result['jaeger_requests']} to Jaeger ({result['trace_searches']} "
-                                   f"searches, {result['traces_fetched']} traces fetched)"),
-        ("time in requests (summed, last round)", f"Prometheus {result['prometheus_request_s']:.2f} s, "
-                                                  f"Jaeger {result['jaeger_request_s']:.2f} s (requests run concurrently)"),
+        (
+            "data",
+            f"20 APIs, 2 processes, 2 h ({result['calls']:,} calls, ~{result['series']:,} series; "
+            f"{result['spans_sent']:,} kept spans in Jaeger)",
+        ),
+        (
+            "diagnosed window",
+            f"the last hour ({result['window_calls']:,} calls), baseline the hour before",
+        ),
+        (
+            "diagnose() wall time",
+            f"median {result['median_s']:.2f} s, max {result['max_s']:.2f} s "
+            f"over {result['rounds']} rounds ({', '.join(f'{s:.2f}' for s in result['seconds'])})",
+        ),
+        (
+            "requests per diagnosis",
+            f"{result['prometheus_requests']} to Prometheus, "
+            f"{result['jaeger_requests']} to Jaeger ({result['trace_searches']} "
+            f"searches, {result['traces_fetched']} traces fetched)",
+        ),
+        (
+            "time in requests (summed, last round)",
+            f"Prometheus {result['prometheus_request_s']:.2f} s, "
+            f"Jaeger {result['jaeger_request_s']:.2f} s (requests run concurrently)",
+        ),
         ("findings", findings),
         ("backfill (promtool)", f"{result['backfill_s']:.1f} s"),
     ]

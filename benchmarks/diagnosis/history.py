@@ -145,7 +145,11 @@ class History:
                 entry = series[key]
                 entry.count += 1
                 entry.total += took
-                entry.buckets[next(i for i, b in enumerate(BOUNDS) if took <= b) if took <= BOUNDS[-1] else len(BOUNDS)] += 1
+                entry.buckets[
+                    next(i for i, b in enumerate(BOUNDS) if took <= b)
+                    if took <= BOUNDS[-1]
+                    else len(BOUNDS)
+                ] += 1
                 if api == "message/send" and status == "ok" and moment % 97 < 1:
                     recipients[process] += 1
                 self.calls += 1
@@ -154,8 +158,12 @@ class History:
                 histogram.extend(_histogram_lines(entry, now))
             for process, value in recipients.items():
                 labels = _labels(
-                    {"job": SERVICE, "instance": process, "wecom_api": "message/send",
-                     "wecom_recipient_kind": "invaliduser"}
+                    {
+                        "job": SERVICE,
+                        "instance": process,
+                        "wecom_api": "message/send",
+                        "wecom_recipient_kind": "invaliduser",
+                    }
                 )
                 dropped.append(f"wecom_message_invalid_recipients_total{labels} {value} {now}")
         self.series = len(series) * (len(BOUNDS) + 3) + len(recipients) + len(PROCESSES)
@@ -168,13 +176,19 @@ class History:
         for tick in range(SCRAPE, self.seconds + SCRAPE, SCRAPE):
             for process, version, host in PROCESSES:
                 labels = _labels(
-                    {"job": SERVICE, "instance": process, "service_version": version,
-                     "host_name": host}
+                    {
+                        "job": SERVICE,
+                        "instance": process,
+                        "service_version": version,
+                        "host_name": host,
+                    }
                 )
                 out.write(f"target_info{labels} 1 {self.start + tick}\n")
         out.write("# EOF\n")
 
-    def spans(self, healthy_share: float = 0.1) -> Iterator[tuple[str, dict[str, object], float, float]]:
+    def spans(
+        self, healthy_share: float = 0.1
+    ) -> Iterator[tuple[str, dict[str, object], float, float]]:
         """What the tail sampler keeps: ``(process, attributes, start, end)`` per span."""
         rng = random.Random(self.seed + 1)
         for moment, process, api, status, errcode, took in self._events():

@@ -160,7 +160,7 @@ def _severity(draft: Draft, obs: Observations) -> Severity:
         elif ratio >= ERROR_RATIO or (draft.new and failed >= NEW_AND_FREQUENT):
             level = "warning"
     signals = draft.signals()
-    if signals & {"latency", "token_fetch", "pipeline", "probe"}:
+    if signals & {"latency", "token_fetch", "pipeline", "probe", "discards"}:
         level = _worse(level, "warning")
     if "recipients" in signals and draft.new:
         level = _worse(level, "warning")

@@ -40,6 +40,13 @@ from opentelemetry.instrumentation.wecom.diagnosis._series import (
 CALLS_METRIC: Final = "wecom_client_duration_seconds_count"
 LATENCY_METRIC: Final = "wecom_client_duration_seconds_bucket"
 RECIPIENTS_METRIC: Final = "wecom_message_invalid_recipients_total"
+DISCARDED_METRIC: Final = "wecom_message_discarded_total"
+#: What each per-member delivery limit means (docs/telemetry.md, "Messages").
+DELIVERY_LIMITS: Final = {
+    "member_per_minute": "a member got over 30 messages a minute from the app",
+    "member_per_hour": "a member got over 1,000 messages an hour from the app",
+    "appchat_member_per_minute": "an app chat got over 200 messages a minute",
+}
 
 #: Error ratio above which failures of an API are anomalous (the issue's and the alert's 5 %).
 ERROR_RATIO: Final = 0.05
@@ -369,6 +376,43 @@ def recipients(obs: Observations) -> list[Anomaly]:
     return anomalies
 
 
+def discards(obs: Observations) -> list[Anomaly]:
+    """Deliveries WeCom discards without an errcode: a per-member limit, silently."""
+    frame = obs.frame
+    by_api: dict[str, list[tuple[str, tuple[float, ...]]]] = {}
+    for series in obs.discards:
+        if total(series.counts, frame.window_from) > 0:
+            by_api.setdefault(series.api, []).append((series.limit, series.counts))
+    anomalies = []
+    for api, rows in sorted(by_api.items()):
+        lost = sum(total(counts, frame.window_from) for _, counts in rows)
+        before = sum(total(counts, 0, frame.window_from) for _, counts in rows)
+        steps = sorted({i for _, counts in rows for i in active_steps(counts, frame.window_from)})
+        anomaly = Anomaly(
+            "rate_limited",
+            steps[0],
+            steps[-1],
+            {api},
+            impact=lost,
+            new=before == 0,
+            severity="warning",
+            signal="discards",
+        )
+        anomaly.facts["discarded_deliveries"] = int(lost)
+        why = "; ".join(
+            sorted(
+                {DELIVERY_LIMITS.get(limit, "a member over WeCom's limits") for limit, _ in rows}
+            )
+        )
+        anomaly.evidence.append(
+            f"WeCom silently discarded {count(lost)} deliveries of accepted {api} messages "
+            f"({why}) {_span(obs, steps[0], steps[-1])}: errcode 0, nothing failed to see "
+            f"({DISCARDED_METRIC})"
+        )
+        anomalies.append(anomaly)
+    return anomalies
+
+
 def token_fetches(obs: Observations) -> list[Anomaly]:
     """Processes that get a new token far more often than a token's lifetime needs.
 
@@ -544,6 +588,7 @@ def detect(obs: Observations) -> list[Anomaly]:
         *latency(obs),
         *rates(obs),
         *recipients(obs),
+        *discards(obs),
         *token_fetches(obs),
         *pipeline(obs),
         *probe(obs),

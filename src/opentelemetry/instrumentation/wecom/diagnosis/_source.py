@@ -103,6 +103,19 @@ class RecipientSeries:
 
 
 @dataclass(frozen=True)
+class DiscardSeries:
+    """Deliveries of accepted messages WeCom discards silently (``wecom.message.discarded``).
+
+    ``limit`` is the per-member limit that was exceeded (``member_per_minute``,
+    ``member_per_hour``, ``appchat_member_per_minute``), empty when the source cannot tell.
+    """
+
+    api: str
+    limit: str
+    counts: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Instance:
     """One process that made WeCom calls, with the resource facts it reported."""
 
@@ -172,6 +185,8 @@ class Source(Protocol):
     def latency(self, service: Optional[str], grid: Grid) -> Sequence[LatencySeries]: ...
 
     def recipients(self, service: Optional[str], grid: Grid) -> Sequence[RecipientSeries]: ...
+
+    def discards(self, service: Optional[str], grid: Grid) -> Sequence[DiscardSeries]: ...
 
     def instances(self, service: Optional[str], grid: Grid) -> Sequence[Instance]: ...
 

@@ -2,7 +2,7 @@
 
 Each kind of data is one range query over the whole grid (baseline + window), summed by the
 labels the engine reasons on, so the number of queries does not grow with the number of APIs,
-services or processes: 12 per diagnosis. Only the documented metric names are read
+services or processes: 13 per diagnosis. Only the documented metric names are read
 (docs/telemetry.md, the collector's self-metrics), never recording rules, so any Prometheus
 that stores what the bundled collector exports answers.
 
@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._source import (
     CallKey,
     CallSeries,
     CollectorHealth,
+    DiscardSeries,
     Grid,
     Instance,
     LatencySeries,
@@ -39,6 +40,7 @@ CALLS: Final = "wecom_client_duration_seconds_count"
 BUCKETS: Final = "wecom_client_duration_seconds_bucket"
 SECONDS: Final = "wecom_client_duration_seconds_sum"
 RECIPIENTS: Final = "wecom_message_invalid_recipients_total"
+DISCARDED: Final = "wecom_message_discarded_total"
 #: The collector's self-metrics; their names end in ``_total`` or not, by collector version.
 EXPORTED: Final = (
     "otelcol_exporter_(sent|send_failed|enqueue_failed)_(spans|metric_points|log_records)(_total)?"
@@ -188,6 +190,16 @@ class StoredSource:
                 labels.get("wecom_api", "_OTHER"),
                 labels.get("wecom_recipient_kind", "unknown"),
                 tuple(row),
+            )
+            for labels, row in self._rows(self._range(promql, grid), grid)
+        ]
+
+    def discards(self, service: Optional[str], grid: Grid) -> Sequence[DiscardSeries]:
+        selector = f"{DISCARDED}{{{_by_service(service)}}}"
+        promql = f"sum by (wecom_api, wecom_message_limit) {delta(selector, grid.step)}"
+        return [
+            DiscardSeries(
+                labels.get("wecom_api", "_OTHER"), labels.get("wecom_message_limit", ""), tuple(row)
             )
             for labels, row in self._rows(self._range(promql, grid), grid)
         ]
