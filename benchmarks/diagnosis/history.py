@@ -14,6 +14,7 @@ past timestamps, for Jaeger.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections.abc import Iterator
@@ -145,11 +146,7 @@ class History:
                 entry = series[key]
                 entry.count += 1
                 entry.total += took
-                entry.buckets[
-                    next(i for i, b in enumerate(BOUNDS) if took <= b)
-                    if took <= BOUNDS[-1]
-                    else len(BOUNDS)
-                ] += 1
+                entry.buckets[bisect.bisect_left(BOUNDS, took)] += 1
                 if api == "message/send" and status == "ok" and moment % 97 < 1:
                     recipients[process] += 1
                 self.calls += 1
@@ -220,9 +217,8 @@ def _histogram_lines(entry: _Series, now: float) -> list[str]:
     for bound, value in zip((*BOUNDS, math.inf), entry.buckets):
         running += value
         le = "+Inf" if math.isinf(bound) else repr(bound)
-        lines.append(
-            f"wecom_client_duration_seconds_bucket{_labels({**entry.labels, 'le': le})} {running} {now}"
-        )
+        labels = _labels({**entry.labels, "le": le})
+        lines.append(f"wecom_client_duration_seconds_bucket{labels} {running} {now}")
     labels = _labels(entry.labels)
     lines.append(f"wecom_client_duration_seconds_count{labels} {entry.count} {now}")
     lines.append(f"wecom_client_duration_seconds_sum{labels} {entry.total} {now}")
