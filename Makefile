@@ -105,7 +105,7 @@ bench-collector: provision
 FUZZ_EXAMPLES ?= 10000
 fuzz: venv
 	WECOM_FUZZ_PROFILE=long WECOM_FUZZ_SURVEY=1 WECOM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s
+		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s --timeout=0
 
 stack-up: provision
 	$(BIN)/wecom-otel stack up
