@@ -40,6 +40,7 @@ def render(results: Results) -> str:
         )
     lines += _bodies(results.bodies)
     lines += _callbacks(results.callbacks)
+    lines += _chains(results.chains)
     lines += _memory(results)
     lines += _series(results)
     lines += [
@@ -144,6 +145,30 @@ def _callbacks(matrices: list[Matrix]) -> list[str]:
                 f"| {_spread(Spread.of(samples.cpu_us))} | {ratio} | {added} "
                 f"| {samples.spans_per_call:g} |"
             )
+    return [*lines, ""]
+
+
+def _chains(chains: list[Matrix]) -> list[str]:
+    if not chains:
+        return []
+    lines = [
+        "## Retry chains and member windows: (c) with them, (e) without",
+        "",
+        "(e) is (c) with `retry_window=0, max_tracked_members=0`; (c) - (e) is what the retry "
+        "chains, the person-times count and the silent-discard windows cost per call.",
+        "",
+        "| Workload | calls/round x rounds | (a) CPU µs/call | (e) CPU µs/call | (c) CPU µs/call "
+        "| (c) - (e) CPU µs/call | (c)/(e) CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for matrix in chains:
+        bare, plain, full = matrix.samples["a"], matrix.samples["e"], matrix.samples["c"]
+        lines.append(
+            f"| {matrix.title} | {matrix.calls} x {matrix.rounds} "
+            f"| {_spread(Spread.of(bare.cpu_us))} | {_spread(Spread.of(plain.cpu_us))} "
+            f"| {_spread(Spread.of(full.cpu_us))} | {_spread(paired(full, plain, ratio=False), 1)} "
+            f"| {_spread(paired(full, plain, ratio=True), 3)} |"
+        )
     return [*lines, ""]
 
 

@@ -199,24 +199,40 @@ def rate_limited(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     robot = api == ROBOT_API
     limit = ROBOT_LIMIT_PER_MINUTE if robot else API_LIMIT_PER_MINUTE
     target = "the group robot (webhook/send)" if robot else api
-    what = (
-        f"WeCom throttled {count(draft.failed)} calls on {_apis(draft)} "
-        f"({'/'.join(map(str, draft.errcodes)) or 'HTTP 429'})"
-        if draft.failed
-        else f"{target} is close to WeCom's rate limit"
-    )
+    discarded = sum(int(a.facts.get("discarded_deliveries", 0)) for a in draft.anomalies)
+    if draft.failed:
+        what = (
+            f"WeCom throttled {count(draft.failed)} calls on {_apis(draft)} "
+            f"({'/'.join(map(str, draft.errcodes)) or 'HTTP 429'})"
+        )
+    elif discarded:
+        what = (
+            f"WeCom silently discarded {count(discarded)} message deliveries on {_apis(draft)}: "
+            f"members got more messages than it delivers"
+        )
+    else:
+        what = f"{target} is close to WeCom's rate limit"
     remedy = (
         f"Throttle {target}: it peaked at {count(peak)} calls/min at "
         f"{clock(obs.frame.grid.step_end(at))} (WeCom allows {count(limit)}/min "
         f"{'per robot' if robot else 'per corp per API'}); queue or batch the calls and back "
         f"off until the block window has passed (45009 blocks the API for 60 s)."
     )
+    if discarded:
+        remedy += (
+            " WeCom delivers at most 30 messages a minute and 1,000 an hour from one app to one "
+            "member (200 a minute through an app chat) and drops the rest with errcode 0: merge "
+            "notifications into digests and spread them out."
+        )
     kb = _kb(draft)
-    return Words(
+    words = Words(
         summary=f"{what}; peak {count(peak)} calls/min on {api}",
         remediation=f"{remedy} {kb}" if kb else remedy,
         details={"throttled_api": api, "peak_calls_per_minute": round(peak)},
     )
+    if discarded:
+        words.details["discarded_deliveries"] = discarded
+    return words
 
 
 def recipients_unreachable(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
