@@ -16,7 +16,7 @@ help:
 	@echo "make typecheck  mypy (strict) on the package"
 	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
 	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
-	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make provision  build/install the collector, Jaeger, Prometheus, kustomize, kubeconform (cached)"
 	@echo "make browser    install Debian's chromium (+ a CJK font) for the HTML report tests"
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
@@ -42,6 +42,7 @@ demo-stack: provision
 
 provision: venv
 	$(BIN)/wecom-otel stack build
+	$(BIN)/python scripts/k8s_tools.py
 
 lint: venv
 	$(BIN)/ruff check .
