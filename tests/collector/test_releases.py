@@ -124,13 +124,14 @@ def publish_collector(
 def publish_jaeger(server: FileServer, binary: bytes = VALIDATES) -> None:
     """Jaeger's archive (binary under its directory) and the release's shasum -b list."""
     assert PLATFORM is not None
-    release = releases.jaeger_release(build.JAEGER_RELEASE, *PLATFORM)
+    release = releases.jaeger_release(build.JAEGER_RELEASE, *PLATFORM, tag=build.JAEGER_VERSION)
     directory = release.archive.removesuffix(".tar.gz")
     archive = tar_gz({f"{directory}/jaeger": binary, f"{directory}/example-hotrod": b"hotrod"})
     tools = f"jaeger-tools-{build.JAEGER_RELEASE}-linux-amd64.tar.gz"
     listing = f"{sha256(archive)} *{release.archive}\n{sha256(b'tools')} *{tools}\n"
-    server.put(f"jaeger/v{build.JAEGER_RELEASE}/{release.archive}", archive)
-    server.put(f"jaeger/v{build.JAEGER_RELEASE}/{release.checksum_files[0]}", listing.encode())
+    # Jaeger 2.13.0's archives are attached to the release of its v1 twin tag, v1.76.0.
+    server.put(f"jaeger/{build.JAEGER_VERSION}/{release.archive}", archive)
+    server.put(f"jaeger/{build.JAEGER_VERSION}/{release.checksum_files[0]}", listing.encode())
 
 
 def no_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -351,10 +352,14 @@ def test_release_urls_are_the_official_ones(monkeypatch: pytest.MonkeyPatch) -> 
         "otelcol-contrib_0.159.0_linux_amd64.tar.gz.sha256",
         "opentelemetry-collector-releases_otelcol-contrib_checksums.txt",
     )
-    jaeger = releases.jaeger_release("2.13.0", "linux", "amd64")
+    jaeger = releases.jaeger_release("2.13.0", "linux", "amd64", tag="v1.76.0")
     assert jaeger.archive_url == (
         "https://github.com/jaegertracing/jaeger/releases/download"
-        "/v2.13.0/jaeger-2.13.0-linux-amd64.tar.gz"
+        "/v1.76.0/jaeger-2.13.0-linux-amd64.tar.gz"
+    )
+    assert releases.jaeger_release("2.20.0", "linux", "arm64").archive_url == (
+        "https://github.com/jaegertracing/jaeger/releases/download"
+        "/v2.20.0/jaeger-2.20.0-linux-arm64.tar.gz"
     )
     assert jaeger.checksum_files == ("jaeger-2.13.0.sha256sum.txt",)
     assert jaeger.member == "jaeger-2.13.0-linux-amd64/jaeger"

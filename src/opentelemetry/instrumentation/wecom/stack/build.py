@@ -336,7 +336,7 @@ def ensure_jaeger(
     platform_tags = releases.host_platform()
     if download and platform_tags is not None:
         found = _download(
-            releases.jaeger_release(JAEGER_RELEASE, *platform_tags),
+            releases.jaeger_release(JAEGER_RELEASE, *platform_tags, tag=JAEGER_VERSION),
             release,
             _JAEGER_CONFIGS,
             report,

@@ -12,8 +12,9 @@ a mismatch (or an archive the checksum file does not list) is refused, never ins
   (``opentelemetry-collector-releases_otelcol-contrib_checksums.txt``, ``sha256sum`` format).
   Both are tried, in that order.
 - Jaeger: ``jaeger-<v>-<os>-<arch>.tar.gz`` (the binary is ``jaeger-<v>-<os>-<arch>/jaeger``)
-  and ``jaeger-<v>.sha256sum.txt`` (``shasum -b`` format) from jaegertracing/jaeger. The release
-  binary embeds the Jaeger UI, which a build from the Go module cannot.
+  and ``jaeger-<v>.sha256sum.txt`` (``shasum -b`` format) from jaegertracing/jaeger, attached to
+  the v1 twin tag's release up to v2.13.0 (``v1.76.0``). The release binary embeds the Jaeger UI,
+  which a build from the Go module cannot.
 
 ``WECOM_OTEL_COLLECTOR_RELEASES_URL`` / ``WECOM_OTEL_JAEGER_RELEASES_URL`` replace the
 ``.../releases/download`` base, for a mirror (an internal artifact store, or a test server).
@@ -98,13 +99,18 @@ def collector_release(version: str, system: str, arch: str) -> Release:
     )
 
 
-def jaeger_release(version: str, system: str, arch: str) -> Release:
-    """Jaeger ``version`` (``2.13.0``) for ``system``/``arch``."""
+def jaeger_release(version: str, system: str, arch: str, tag: Optional[str] = None) -> Release:
+    """Jaeger ``version`` (``2.13.0``) for ``system``/``arch``, attached to release ``tag``.
+
+    Up to v2.13.0 each v2 release had a v1 twin tag, and the release workflow attached the
+    archives to the v1 tag's release (``v1.76.0/jaeger-2.13.0-linux-amd64.tar.gz``); later
+    releases use ``v<version>``, the default.
+    """
     directory = f"jaeger-{version}-{system}-{arch}"
     return Release(
         name="jaeger",
         version=version,
-        url=f"{_base(JAEGER_RELEASES_ENV, JAEGER_RELEASES_URL)}/v{version}",
+        url=f"{_base(JAEGER_RELEASES_ENV, JAEGER_RELEASES_URL)}/{tag or f'v{version}'}",
         archive=f"{directory}.tar.gz",
         checksum_files=(f"jaeger-{version}.sha256sum.txt",),
         member=f"{directory}/jaeger",
