@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector stack-up stack-down clean
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector stack-up stack-down clean fuzz
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -21,6 +21,7 @@ help:
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
 	@echo "make bench-collector  collector throughput: bundled config vs pass-through (telemetrygen)"
+	@echo "make fuzz       the long differential fuzz: 10,000 odd WeCom responses (docs/fuzzing.md)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
 
 $(BIN)/wecom-otel: pyproject.toml
@@ -100,6 +101,12 @@ bench: venv
 
 bench-collector: provision
 	$(BIN)/python -m benchmarks.collector
+
+# The long profile of tests/fuzz (make test runs the bounded one); FUZZ_EXAMPLES=N to change.
+FUZZ_EXAMPLES ?= 10000
+fuzz: venv
+	WECOM_FUZZ_PROFILE=long WECOM_FUZZ_SURVEY=1 WECOM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s
 
 stack-up: provision
 	$(BIN)/wecom-otel stack up

@@ -25,6 +25,7 @@ CORE = (
     "_containment",
     "_delivery",
     "_discards",
+    "_encodable",
     "_extensions",
     "_json",
     "_recipients",

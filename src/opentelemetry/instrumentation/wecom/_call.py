@@ -27,6 +27,7 @@ from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._encodable import encodable_attributes, encodable_text
 from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
@@ -95,6 +96,18 @@ class _Scope:
 def inside_call() -> bool:
     """Whether a WeCom HTTP call is already being recorded in this context (redirects, nesting)."""
     return context.get_value(_ACTIVE_CALL_KEY) is not None
+
+
+@contextmanager
+def part_of_another_call() -> Iterator[None]:
+    """Mark the context: the HTTP requests made here (the redirect hops of a request
+    to another host) belong to that request and are never WeCom calls of their own.
+    """
+    token = context.attach(context.set_value(_ACTIVE_CALL_KEY, True))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 class WeComCall:
@@ -181,9 +194,9 @@ class WeComCall:
                 links = _mark_chain(chain, attributes)
         start_ns = time.time_ns()
         span = telemetry.tracer.start_span(
-            f"wecom {api}",
+            encodable_text(f"wecom {api}"),
             kind=SpanKind.CLIENT,
-            attributes=attributes,
+            attributes=encodable_attributes(attributes),
             links=links,
             start_time=start_ns,
         )
@@ -210,7 +223,7 @@ class WeComCall:
             )
         if self._extension is not None and request_body is not None:
             self._run_hook(self._extension.before_call, request_body, attributes)
-        self.span.set_attributes(attributes)
+        self.span.set_attributes(encodable_attributes(attributes))
 
     @contained
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
@@ -323,7 +336,7 @@ class WeComCall:
     def count_invalid_recipients(self, kind: str, count: int) -> None:
         """Record recipients WeCom dropped from an accepted message (used by extensions)."""
         self.telemetry.invalid_recipients.add(
-            count, {attr.WECOM_API: self.api, attr.WECOM_RECIPIENT_KIND: kind}
+            count, encodable_attributes({attr.WECOM_API: self.api, attr.WECOM_RECIPIENT_KIND: kind})
         )
 
     def _finish(
@@ -377,7 +390,7 @@ class WeComCall:
                 metric_attributes[attr.WECOM_ERRCODE] = errcode
             if judged.error_type is not None:
                 metric_attributes[attr.ERROR_TYPE] = judged.error_type
-            self.telemetry.duration.record(duration_s, metric_attributes)
+            self.telemetry.duration.record(duration_s, encodable_attributes(metric_attributes))
         if self.telemetry.settings.call_log:
             self._log(errcode, judged, duration_s)
 
@@ -479,11 +492,12 @@ class WeComCall:
             attributes[attr.WECOM_ERROR_RETRYABLE] = retryable
         if judged.error_type is not None:
             attributes[attr.ERROR_TYPE] = judged.error_type
-        span.set_attributes(attributes)
+        span.set_attributes(encodable_attributes(attributes))
         if exception is not None:
-            span.add_event(attr.EXCEPTION_EVENT, self._exception_attributes(exception))
+            exception_attributes = encodable_attributes(self._exception_attributes(exception))
+            span.add_event(attr.EXCEPTION_EVENT, exception_attributes)
         if judged.description is not None:
-            span.set_status(Status(StatusCode.ERROR, judged.description))
+            span.set_status(Status(StatusCode.ERROR, encodable_text(judged.description)))
 
     def _exception_attributes(self, exception: BaseException) -> dict[str, AttributeValue]:
         stacktrace = "".join(

@@ -56,6 +56,12 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_function_wrapper(
                 "requests.sessions", "Session.send", _requests.send_wrapper(telemetry)
             )
+            # Redirect hops belong to the app's request, whichever host they go to.
+            wrap_function_wrapper(
+                "requests.sessions",
+                "Session.resolve_redirects",
+                _requests.redirects_wrapper(telemetry),
+            )
             # Only to silence the stock requests instrumentation for WeCom URLs.
             wrap_function_wrapper(
                 "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
@@ -81,6 +87,7 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             unwrap(requests.sessions.Session, "send")
             unwrap(requests.sessions.Session, "request")
+            unwrap(requests.sessions.Session, "resolve_redirects")
 
         if _installed("aiohttp"):
             import aiohttp  # noqa: PLC0415

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from opentelemetry.instrumentation.wecom.demo import DemoRun
     from opentelemetry.instrumentation.wecom.diagnosis import Diagnosis
 
+from opentelemetry.instrumentation.wecom.cli._args import integer, positive_int, seconds
+
 _STACK_MODULE = "opentelemetry.instrumentation.wecom.stack"
 _INSTALL_HINT = "pip install 'opentelemetry-instrumentation-wecom[demo]'"
 
@@ -40,12 +42,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--calls", type=_positive_int, default=240, help="operations to run (default 240)"
+        "--calls", type=positive_int, default=240, help="operations to run (default 240)"
     )
     parser.add_argument(
-        "--duration", type=_positive_float, default=12.0, help="seconds to spread them over (12)"
+        "--duration", type=seconds, default=12.0, help="seconds to spread them over (12)"
     )
-    parser.add_argument("--seed", type=int, default=7, help="seed of the traffic and faults (7)")
+    parser.add_argument(
+        "--seed", type=integer, default=7, help="seed of the traffic and faults (7)"
+    )
     parser.add_argument(
         "--stack",
         action="store_true",
@@ -150,17 +154,3 @@ def _use_stack(err: TextIO) -> bool:
         print("wecom-otel demo: `wecom-otel stack up` failed; see above.", file=err)
         return False
     return True
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from opentelemetry.instrumentation.wecom.cli._args import port
 from opentelemetry.instrumentation.wecom.stack.build import BuildError, ensure_binaries
 from opentelemetry.instrumentation.wecom.stack.paths import BundleNotFoundError, state_dir
 from opentelemetry.instrumentation.wecom.stack.ports import (
@@ -52,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--port",
         action="append",
+        type=_port_override,
         default=[],
         metavar="NAME=PORT",
         help=f"move one port; names: {', '.join(StackPorts.names())}",
@@ -59,11 +62,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--probe-target",
         default=None,
+        type=_probe_target,
         help="URL the collector's http_check probes (default https://qyapi.weixin.qq.com)",
     )
     actions.add_parser("down", help="stop the stack")
     actions.add_parser("status", help="show what runs and whether it is healthy")
     parser.set_defaults(func=run)
+
+
+def _port_override(text: str) -> str:
+    """``NAME=PORT`` with a known name and a port number (checked here, applied by ``_up``)."""
+    try:
+        ((name, value),) = parse_overrides([text]).items()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if name not in StackPorts.names():
+        known = ", ".join(StackPorts.names())
+        raise argparse.ArgumentTypeError(f"unknown port name {name!r}; known: {known}")
+    port(str(value))
+    return text
+
+
+def _probe_target(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://HOST[:PORT] URL")
+    try:
+        parts.port  # noqa: B018  (raises for a port beyond 65535)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -138,13 +138,17 @@ def _telemetry_lines(summary: dict[str, Any]) -> list[str]:
             f"  Jaeger, traces with the top errcode:  {where['jaeger']['search']}",
         ]
         if where["jaeger"]["trace"]:
+            trace_id = where["jaeger"]["trace"].rsplit("/", 1)[-1]
             lines += [
                 f"  Jaeger, one failed call:             {where['jaeger']['trace']}",
                 f"  the same trace from Jaeger's API:    {where['jaeger']['api']}",
+                f"  that trace drawn in the terminal:    wecom-otel trace {trace_id}",
             ]
         lines += [
             f"  Prometheus, calls by API and errcode: {where['prometheus']['calls']}",
             f"  Prometheus, p95 latency by API:       {where['prometheus']['p95']}",
+            "  the diagnosis of any window:          "
+            f"wecom-otel diagnose --service {summary['service_name']} --since 15m",
         ]
     return lines
 
