@@ -40,7 +40,9 @@ def test_a_60020_trace_is_found_by_errcode_and_drawn_by_wecom_otel_trace(
             {"wecom.errcode": "60020"},
         )
 
-    found = poll(search, bool, timeout=30)
+    # The error span arrives first (the collector's error fast path), its parent once tail
+    # sampling has decided: wait for the whole trace.
+    found = poll(search, lambda traces: bool(traces) and len(traces[0].spans) >= 2, timeout=30)
     assert len(found) == 1, "Jaeger did not return the 60020 trace"
     (trace,) = found
     failed = next(span for span in trace.spans if span.attributes.get("wecom.errcode") == 60020)
