@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector stack-up stack-down clean fuzz
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector bench-diagnosis stack-up stack-down clean fuzz
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -16,11 +16,12 @@ help:
 	@echo "make typecheck  mypy (strict) on the package"
 	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
 	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
-	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make provision  build/install the collector, Jaeger, Prometheus, kustomize, kubeconform (cached)"
 	@echo "make browser    install Debian's chromium (+ a CJK font) for the HTML report tests"
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
 	@echo "make bench-collector  collector throughput: bundled config vs pass-through (telemetrygen)"
+	@echo "make bench-diagnosis  diagnose() over one hour of 20 APIs on the local stack (backfilled)"
 	@echo "make fuzz       the long differential fuzz: 10,000 odd WeCom responses (docs/fuzzing.md)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
 
@@ -41,6 +42,7 @@ demo-stack: provision
 
 provision: venv
 	$(BIN)/wecom-otel stack build
+	$(BIN)/python scripts/k8s_tools.py
 	@# telemetrygen (collector throughput benchmark and its smoke test), cached like the collector
 	$(BIN)/python -c 'from benchmarks.collector.harness import telemetrygen; print(telemetrygen())'
 
@@ -102,11 +104,14 @@ bench: venv
 bench-collector: provision
 	$(BIN)/python -m benchmarks.collector
 
+bench-diagnosis: provision
+	$(BIN)/python -m benchmarks.diagnosis
+
 # The long profile of tests/fuzz (make test runs the bounded one); FUZZ_EXAMPLES=N to change.
 FUZZ_EXAMPLES ?= 10000
 fuzz: venv
 	WECOM_FUZZ_PROFILE=long WECOM_FUZZ_SURVEY=1 WECOM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s
+		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s --timeout=0
 
 stack-up: provision
 	$(BIN)/wecom-otel stack up

@@ -42,6 +42,7 @@ class Configuration:
     wecom: bool = False
     keep_http_spans: bool = False
     floor: bool = False
+    chains_and_windows: bool = True
 
     def spans_per_call(self, library: str) -> Counter[str]:
         """The spans one call must produce, by instrumentation scope."""
@@ -63,6 +64,13 @@ WECOM_WITH_HTTP: Final = Configuration(
 )
 FLOOR: Final = Configuration("floor", "SDK floor: minimal span + metric wrapper", floor=True)
 ALL: Final = (BARE, STOCK, WECOM, WECOM_WITH_HTTP, FLOOR)
+# (c) without the retry chains and the silent-discard windows: (c) - (e) is what they cost.
+WECOM_WITHOUT_CHAINS: Final = Configuration(
+    "e",
+    "WeComInstrumentor(retry_window=0, max_tracked_members=0)",
+    wecom=True,
+    chains_and_windows=False,
+)
 
 
 def label(config: Configuration, library: str) -> str:
@@ -73,7 +81,9 @@ def label(config: Configuration, library: str) -> str:
         parts.append("minimal span + metric wrapper (SDK floor)")
     if config.stock:
         parts.append(stock)
-    if config.wecom:
+    if config.wecom and not config.chains_and_windows:
+        parts.append("WeCom, retry chains and member windows off")
+    elif config.wecom:
         parts.append(
             "WeComInstrumentor(keep_http_spans=True)" if config.keep_http_spans else "WeCom"
         )
@@ -117,6 +127,9 @@ class Switch:
                 options["keep_http_spans"] = True
             if max_apis is not None:
                 options["max_apis"] = max_apis
+            if not config.chains_and_windows:
+                options["retry_window"] = 0
+                options["max_tracked_members"] = 0
             wecom = WeComInstrumentor()
             wecom.instrument(**providers, **options)
             self._installed.append(wecom)

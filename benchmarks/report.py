@@ -39,6 +39,7 @@ def render(results: Results) -> str:
             results.in_flight, f"{results.in_flight.title}: POST message/send, asyncio.gather"
         )
     lines += _bodies(results.bodies)
+    lines += _chains(results.chains)
     lines += _memory(results)
     lines += _series(results)
     lines += [
@@ -115,6 +116,30 @@ def _bodies(bodies: list[Matrix]) -> list[str]:
             f"| {_spread(Spread.of(bare.cpu_us))} "
             f"| {_spread(Spread.of(wecom.cpu_us))} | {_spread(paired(wecom, bare, ratio=True), 3)} "
             f"| {_spread(paired(wecom, bare, ratio=False), 1)} |"
+        )
+    return [*lines, ""]
+
+
+def _chains(chains: list[Matrix]) -> list[str]:
+    if not chains:
+        return []
+    lines = [
+        "## Retry chains and member windows: (c) with them, (e) without",
+        "",
+        "(e) is (c) with `retry_window=0, max_tracked_members=0`; (c) - (e) is what the retry "
+        "chains, the person-times count and the silent-discard windows cost per call.",
+        "",
+        "| Workload | calls/round x rounds | (a) CPU µs/call | (e) CPU µs/call | (c) CPU µs/call "
+        "| (c) - (e) CPU µs/call | (c)/(e) CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for matrix in chains:
+        bare, plain, full = matrix.samples["a"], matrix.samples["e"], matrix.samples["c"]
+        lines.append(
+            f"| {matrix.title} | {matrix.calls} x {matrix.rounds} "
+            f"| {_spread(Spread.of(bare.cpu_us))} | {_spread(Spread.of(plain.cpu_us))} "
+            f"| {_spread(Spread.of(full.cpu_us))} | {_spread(paired(full, plain, ratio=False), 1)} "
+            f"| {_spread(paired(full, plain, ratio=True), 3)} |"
         )
     return [*lines, ""]
 

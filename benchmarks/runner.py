@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from benchmarks import machine
-from benchmarks.configurations import ALL, BARE, WECOM, Configuration, Switch
+from benchmarks.configurations import (
+    ALL,
+    BARE,
+    WECOM,
+    WECOM_WITHOUT_CHAINS,
+    Configuration,
+    Switch,
+)
 from benchmarks.measure import Samples, interleaved
 from benchmarks.memory import Checkpoint, SeriesCount, junk_path_series, memory_checkpoints
 from benchmarks.profiling import Profile, compare
@@ -23,6 +30,7 @@ from benchmarks.workloads import (
     Workload,
     canned_transport,
     message_send_target,
+    message_to,
 )
 
 MIB = 1024 * 1024
@@ -82,6 +90,7 @@ class Results:
     matrices: list[Matrix] = field(default_factory=list)
     in_flight: Optional[Matrix] = None
     bodies: list[Matrix] = field(default_factory=list)
+    chains: list[Matrix] = field(default_factory=list)
     memory: list[Checkpoint] = field(default_factory=list)
     series: Optional[SeriesCount] = None
     profiles: dict[str, tuple[Profile, Profile]] = field(default_factory=dict)
@@ -156,6 +165,13 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
         results.bodies.append(
             bench.matrix(body_workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
         )
+    progress("retry chains and member windows: (a), (c), (e)")
+    for chain_workload, calls in _chain_workloads(bench.port, plan):
+        results.chains.append(
+            bench.matrix(
+                chain_workload, (BARE, WECOM, WECOM_WITHOUT_CHAINS), rounds=plan.rounds, calls=calls
+            )
+        )
     progress(f"memory over {plan.memory_checkpoints[-1]:,} calls")
     with _closing(bench.message_send("memory")) as memory_workload:
         results.memory = memory_checkpoints(
@@ -204,3 +220,27 @@ def _closing(workload: Workload) -> Iterator[Workload]:
         yield workload
     finally:
         workload.close()
+
+
+def _chain_workloads(port: int, plan: Plan) -> Iterator[tuple[Workload, int]]:
+    """What the retry chains and the member windows work on: a send to 2 members (over the
+    30-a-minute limit after the first rounds, so every call also counts discards), a send to
+    1,000 members, and a failed call resent again and again (each call repeats the last)."""
+    send = message_send_target()
+    yield HttpxWorkload("message/send to 2 members", port, send, post=True, parse=True), plan.calls
+    yield (
+        HttpxWorkload(
+            "message/send to 1,000 members",
+            port,
+            send,
+            post=True,
+            parse=True,
+            body=message_to(1000),
+        ),
+        max(plan.calls // 10, 2),
+    )
+    failing = f"/cgi-bin/user/get?access_token={_TOKEN}&userid=lisi&errcode=42001"
+    yield (
+        HttpxWorkload("user/get 42001, resent", port, failing, post=False, parse=True),
+        plan.calls,
+    )

@@ -37,6 +37,13 @@ def message_send_target() -> str:
     return f"/cgi-bin/message/send?access_token={TOKEN}"
 
 
+def message_to(members: int) -> bytes:
+    """A message/send body to ``members`` distinct members (WeCom allows up to 1,000)."""
+    users = "|".join(f"member{n:04d}" for n in range(members))
+    payload = {"touser": users, "msgtype": "text", "agentid": 1000002, "text": {"content": "hi"}}
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def canned_transport(body: bytes, content_type: str) -> httpx.MockTransport:
     """An in-memory transport answering ``body`` to every request: no socket, no copy.
 
@@ -61,18 +68,21 @@ class HttpxWorkload:
         post: bool,
         parse: bool,
         transport: Optional[httpx.BaseTransport] = None,
+        body: bytes = MESSAGE,
     ) -> None:
         self.name = name
         self._client = httpx.Client(base_url=f"http://127.0.0.1:{port}", transport=transport)
         self._target = target
         self._post = post
         self._parse = parse
+        self._body = body
 
     def run(self, calls: int) -> None:
         client, target, post, parse = self._client, self._target, self._post, self._parse
+        body = self._body
         for _ in range(calls):
             if post:
-                response = client.post(target, content=MESSAGE, headers=_JSON_HEADERS)
+                response = client.post(target, content=body, headers=_JSON_HEADERS)
             else:
                 response = client.get(target)
             response.raise_for_status()

@@ -145,3 +145,27 @@ def test_a_healthy_process_is_healthy(app: App) -> None:
     assert found.healthy
     assert found.findings == ()
     assert found.calls == 11
+
+
+def test_deliveries_wecom_discards_silently_are_a_rate_limit(app: App) -> None:
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        token = app.mock.access_token()
+        for index in range(35):  # WeCom delivers 30 a minute from one app to one member
+            body = http.post(
+                "message/send",
+                params={"access_token": token},
+                json={
+                    "touser": "lisi",
+                    "msgtype": "text",
+                    "agentid": app.mock.agent_id,
+                    "text": {"content": f"alert {index}"},
+                },
+            ).json()
+            assert body["errcode"] == 0
+    found = app.diagnosis()
+    first = found.findings[0]
+    assert found.failed_calls == 0
+    assert first.cause == "rate_limited"
+    assert first.severity == "warning"
+    assert first.details["discarded_deliveries"] == 5
+    assert "30 messages a minute" in first.remediation

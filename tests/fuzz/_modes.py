@@ -6,26 +6,17 @@ the step that raised it. The differential test runs each mode bare and
 instrumented and compares the two lists, so a different value, a different
 exception or the same exception raised at another step is a difference.
 
-Adding a client mode (aiohttp, say) is one small class:
-
-    class AiohttpRead(AsyncMode):
-        name = "aiohttp-read"
-
-        async def run_async(self, request: Request, seen: Seen) -> None:
-            async with aiohttp.ClientSession() as session:
-                async with session.request(request.method, request.url, json=request.json) as r:
-                    seen.add("status", r.status)
-                    seen.add("headers", sorted(r.raw_headers))
-                    seen.stage = "iterate"
-                    seen.add("body", await r.read())
-
-and its name in :data:`MODES`. Set ``seen.stage`` before each step: an
-exception that escapes ``run`` is recorded with the stage it escaped from, and
-the stages ``send`` and ``iterate`` are the call's own failures (the span must
-record exactly that exception); anything recorded with :meth:`Seen.attempt`
-under another stage (``json``, ``misuse``) is the app's business and must not
-mark the call failed. A mode that does not go through the loopback server
-overrides ``url_for`` (see :class:`HttpxMockTransportStream`).
+Adding a client mode is one small class (``AiohttpRead`` below is a complete one):
+subclass :class:`Mode` (or :class:`AsyncMode` and write ``run_async``), set ``name``, make
+the call, record what the app observes with ``seen.add(...)``, and add an instance to
+:data:`MODES`. Set ``seen.stage`` before each step: an exception that escapes ``run`` is
+recorded with the stage it escaped from, and the stages ``send`` and ``iterate`` are the
+call's own failures (the span must record exactly that exception); anything recorded with
+:meth:`Seen.attempt` under another stage (``json``, ``misuse``) is the app's business and
+must not mark the call failed. A mode that does not go through the loopback server
+overrides ``url_for`` (see :class:`HttpxMockTransportStream`); the class attributes
+``reads_all``, ``decodes`` and ``observes_reads`` tell the checks what the mode lets the
+instrumentation see.
 """
 
 from __future__ import annotations
@@ -37,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
+import aiohttp
 import httpx
 import requests
 
@@ -98,6 +90,10 @@ class Mode:
     """False for a mode that stops reading early (its span cannot know the whole body)."""
     decodes: ClassVar[bool] = True
     """False for a mode that reads the raw, still encoded, bytes."""
+    observes_reads: ClassVar[bool] = True
+    """False where the instrumentation cannot see the app's reads of the body (aiohttp's
+    ``response.content``, a ``StreamReader`` with ``__slots__``; docs/telemetry.md): its span
+    then has no errcode and no read error, and the fuzz checks it records no *other* one."""
 
     def run(self, request: Request, seen: Seen) -> None:
         raise NotImplementedError
@@ -380,6 +376,68 @@ def _called(method: Callable[..., Iterator[Any]], *args: Any) -> str:
     return "returned"
 
 
+# -- aiohttp ---------------------------------------------------------------------------------------
+
+
+def _aiohttp_head(seen: Seen, response: aiohttp.ClientResponse) -> None:
+    seen.add("status", response.status, response.reason)
+    seen.add("headers", list(response.raw_headers))
+    seen.add("url", str(response.url), len(response.history))
+
+
+class AiohttpRead(AsyncMode):
+    name = "aiohttp-read"
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            seen.add("content", await response.read())
+            seen.stage = "json"
+            seen.add("json", await response.json(content_type=None))
+
+
+class AiohttpStreamContent(AsyncMode):
+    name = "aiohttp-stream-iter_chunked"
+    observes_reads = False
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            # read(n) returns what has arrived, up to n: the chunking depends on timing,
+            # the bytes do not.
+            chunks: list[bytes] = []
+            try:
+                async for chunk in response.content.iter_chunked(1000):
+                    chunks.append(chunk)
+            finally:
+                seen.add("content", b"".join(chunks))
+
+
+class AiohttpEarlyRelease(AsyncMode):
+    name = "aiohttp-stream-early-release"
+    reads_all = False
+    observes_reads = False
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            async for chunk in response.content.iter_chunked(100):
+                seen.add("chunk", bool(chunk))  # its size depends on timing
+                break
+
+
 MODES: tuple[Mode, ...] = (
     HttpxRead(),
     HttpxStreamBytes(),
@@ -396,4 +454,7 @@ MODES: tuple[Mode, ...] = (
     RequestsIterLines(),
     RequestsEarlyClose(),
     RequestsIterContentMisuse(),
+    AiohttpRead(),
+    AiohttpStreamContent(),
+    AiohttpEarlyRelease(),
 )

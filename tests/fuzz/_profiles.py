@@ -21,7 +21,7 @@ _COMMON = {
     "print_blob": True,
 }
 PROFILES = {
-    "ci": settings(max_examples=250, derandomize=True, **_COMMON),
+    "ci": settings(max_examples=200, derandomize=True, **_COMMON),
     "long": settings(
         max_examples=10_000,
         phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],

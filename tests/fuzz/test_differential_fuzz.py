@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from hypothesis import given
 
 from ._modes import MODES
@@ -22,10 +23,12 @@ from ._profiles import active
 from ._responses import Case, cases
 from ._rig import Rig, check
 
+LONG = os.environ.get("WECOM_FUZZ_PROFILE") == "long"
 SURVEY = os.environ.get("WECOM_FUZZ_SURVEY") == "1"
 """Count every failing property by family instead of stopping at the first (``make fuzz``)."""
 
 
+@pytest.mark.timeout(0 if LONG else 900)  # the long profile runs for an hour
 @active()
 @given(case=cases())
 def test_app_sees_the_same_and_the_telemetry_tells_the_truth(rig: Rig, case: Case) -> None:

@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Hashable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import Token
 from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
@@ -34,11 +34,9 @@ from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, 
 from opentelemetry.instrumentation.wecom._retries import (
     NOTHING,
     TOKEN_APIS,
+    CallInChain,
     ChainStart,
-    Fingerprint,
     Refresh,
-    chain_key,
-    request_fingerprint,
     start_chain,
 )
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
@@ -115,11 +113,9 @@ class WeComCall:
 
     __slots__ = (
         "_chain",
-        "_enclosing",
         "_ended",
         "_extension",
-        "_method",
-        "_parent",
+        "_in_chain",
         "_quiets_http",
         "_request_body",
         "_scope",
@@ -149,11 +145,9 @@ class WeComCall:
         self._scope: Optional[_Scope] = None
         self._quiets_http = not telemetry.settings.keep_http_spans
         self._ended = False
-        self._method: Optional[str] = None
         self._request_body: Optional[RequestBody] = None
-        self._parent: Optional[Context] = None
+        self._in_chain: Optional[CallInChain] = None
         self._chain: Optional[ChainStart] = None
-        self._enclosing: Optional[_Scope] = None
 
     @classmethod
     def begin(
@@ -184,12 +178,17 @@ class WeComCall:
         if target is not None:
             attributes[attr.SERVER_ADDRESS] = target.host
             attributes[attr.SERVER_PORT] = target.port
-        chain = None
-        links = None
+        in_chain = chain = links = None
         if telemetry.retry_chains.enabled:
-            chain = _start_chain(
-                telemetry, api, parent, enclosing, method=method, target=target, body=request_body
+            in_chain = CallInChain(
+                parent,
+                enclosing.chain if enclosing is not None else 0,
+                method=method,
+                target=target,
+                body=request_body,
+                extra_secrets=telemetry.settings.extra_redact_params,
             )
+            chain = _start_chain(telemetry, api, in_chain, enclosing)
             if chain is not None and chain is not NOTHING:
                 links = _mark_chain(chain, attributes)
         start_ns = time.time_ns()
@@ -202,11 +201,9 @@ class WeComCall:
         )
         extension = extension_for(api)
         call = cls(telemetry, api, span, start_ns, target=target, extension=extension)
-        call._method = method
         call._request_body = request_body
-        call._parent = parent
+        call._in_chain = in_chain
         call._chain = chain
-        call._enclosing = enclosing
         if opens_scope:
             call._scope = _Scope(api, chain.refresh if chain is not None else None)
             call._quiets_http = False
@@ -398,14 +395,6 @@ class WeComCall:
         """The request body, if the client holds it in memory (never read from a stream)."""
         return self._request_body() if self._request_body is not None else None
 
-    def _fingerprint(self) -> Fingerprint:
-        return request_fingerprint(
-            self._method,
-            self.target,
-            self.request_bytes(),
-            self.telemetry.settings.extra_redact_params,
-        )
-
     @contained
     def _end_chain(self, judged: Verdict, errcode: Optional[int], records_point: bool) -> None:
         """Count the retry and the token refresh; remember a failure for the next attempt."""
@@ -426,29 +415,25 @@ class WeComCall:
             if judged.error_type is not None:
                 refresh[attr.ERROR_TYPE] = judged.error_type
             telemetry.token_refreshes.add(1, refresh)
-        if chain is None or self._parent is None:
+        in_chain = self._in_chain
+        if chain is None or in_chain is None:
             return  # retry chains are off
         chains = telemetry.retry_chains
         if judged.status == attr.STATUS_OK:
             if not chains.idle:
-                chains.succeeded(self._chain_key(), api, self._fingerprint)
+                chains.succeeded(in_chain.key(), api, in_chain.fingerprint)
             return
         business = judged.status == attr.STATUS_BUSINESS_ERROR and errcode is not None
         chains.failed(
-            self._chain_key(),
+            in_chain.key(),
             api,
             self.span.get_span_context(),
             attempt=chain.repeat.attempt if chain.repeat is not None else 0,
             reason=judged.error_type or judged.status,
-            fingerprint=self._fingerprint(),
+            fingerprint=in_chain.fingerprint(),
             auth_error=business and classify(errcode or 0)[0] == "auth",
             refresh=chain.refresh.reason if chain.refresh is not None else None,
         )
-
-    def _chain_key(self) -> Hashable:
-        scope = self._enclosing.chain if self._enclosing is not None else 0
-        parent = self._parent  # an empty Context is falsy: compare with None
-        return chain_key(parent if parent is not None else context.get_current(), scope)
 
     @contained
     def _judge(
@@ -537,26 +522,11 @@ class WeComCall:
 
 @contained
 def _start_chain(
-    telemetry: Telemetry,
-    api: str,
-    parent: Context,
-    enclosing: Optional[_Scope],
-    *,
-    method: Optional[str],
-    target: Optional[RequestTarget],
-    body: Optional[RequestBody],
+    telemetry: Telemetry, api: str, in_chain: CallInChain, enclosing: Optional[_Scope]
 ) -> ChainStart:
     """What the call's chain says about it: a repeat of a failed call, a token refresh reason."""
-    scope = enclosing.chain if enclosing is not None else 0
     inherited = enclosing.refresh if enclosing is not None and enclosing.api == api else None
-
-    def fingerprint() -> Fingerprint:
-        content = body() if body is not None else None
-        return request_fingerprint(method, target, content, telemetry.settings.extra_redact_params)
-
-    return start_chain(
-        telemetry.retry_chains, api, lambda: chain_key(parent, scope), fingerprint, inherited
-    )
+    return start_chain(telemetry.retry_chains, api, in_chain, inherited)
 
 
 @contained

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from opentelemetry.trace import Tracer
 
-from opentelemetry.instrumentation.wecom.demo.clients import HttpxWeComClient
+from opentelemetry.instrumentation.wecom.demo.clients import HttpxWeComClient, WeComError
 from opentelemetry.instrumentation.wecom.demo.scenario import Step
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
@@ -25,6 +25,8 @@ WORKERS = 8
 # Recipients a message goes to; the ones after the first three are not (or no longer) reachable.
 _TEAM = ("zhangsan", "lisi", "wangwu")
 _GONE = ("former_employee", "qianba")  # qianba exists but has no interface licence
+ONCALL = "wangwu"
+PAGES = 36  # WeCom delivers 30 a minute from one app to one member; the rest are discarded
 _REPORT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
 
@@ -74,6 +76,19 @@ def _alert_robot(c: Clients, rng: random.Random) -> None:
     c.httpx.webhook(c.mock.webhook_url, {"msgtype": "text", "text": text})
 
 
+def _page_oncall(c: Clients, rng: random.Random) -> None:
+    """A monitoring loop gone wrong: one member paged again and again within seconds."""
+    body = {
+        "touser": ONCALL,
+        "msgtype": "text",
+        "agentid": c.mock.agent_id,
+        "text": {"content": "ALERT: disk usage above 90% on db-1"},
+    }
+    for _ in range(PAGES):
+        with contextlib.suppress(WeComError):  # the loop pages on, whatever one send got
+            c.httpx.call("POST", "message/send", json=body)
+
+
 ACTIONS: dict[str, Callable[[Clients, random.Random], None]] = {
     "notify_users": _notify_users,
     "notify_team": _notify_team,
@@ -82,6 +97,7 @@ ACTIONS: dict[str, Callable[[Clients, random.Random], None]] = {
     "list_departments": _list_departments,
     "upload_report": _upload_report,
     "alert_robot": _alert_robot,
+    "page_oncall": _page_oncall,
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from opentelemetry.instrumentation.wecom.demo.chains import render_chains
 from opentelemetry.instrumentation.wecom.stack.ports import StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import last_ports
 
@@ -95,6 +96,8 @@ def render(summary: dict[str, Any]) -> str:
         lines += _wrapped("fix", row["remediation"])
         if row["trace_ids"]:
             lines.append(f"      traces:  {', '.join(row['trace_ids'][:2])}")
+    if "chains" in summary:
+        lines += render_chains(summary["chains"])
     lines += ["", *_telemetry_lines(summary)]
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional, TextIO
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
+from opentelemetry.instrumentation.wecom.demo.chains import chains_summary
 from opentelemetry.instrumentation.wecom.demo.clients import HttpxWeComClient
 from opentelemetry.instrumentation.wecom.demo.driver import Clients, Progress, drive
 from opentelemetry.instrumentation.wecom.demo.report import where_to_look
@@ -98,9 +99,11 @@ def run_demo(options: DemoOptions, progress_out: TextIO) -> DemoRun:
                 httpx_client.close()
             instrumentor.uninstrument()
         mock_url = mock.base_url
+        deliveries = mock.deliveries()  # what the mock WeCom silently discarded
     data = telemetry.metrics_data()
     telemetry.shutdown()
     summary = summarize(data, telemetry.recorder)
+    summary["chains"] = chains_summary(data, telemetry.chains, deliveries)
     summary.update(
         elapsed_s=round(elapsed, 2),
         mock_url=mock_url,

@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
 )
 from opentelemetry.instrumentation.wecom._export_config import OtlpTarget, resolve_signal
 from opentelemetry.instrumentation.wecom._sdk_setup import build_providers
+from opentelemetry.instrumentation.wecom.demo.chains import ChainRecorder
 from opentelemetry.instrumentation.wecom.diagnosis import SpanKeeper
 
 TRACE_IDS_PER_ERRCODE = 3
@@ -67,6 +68,7 @@ class DemoTelemetry:
 
     def __init__(self, service_name: str, *, otlp: bool) -> None:
         self.recorder = CallRecorder()
+        self.chains = ChainRecorder()
         # Every finished span, for the diagnosis of the run (bounded: SpanKeeper's default).
         self.keeper = SpanKeeper()
         self.memory = InMemoryMetricReader()
@@ -76,7 +78,7 @@ class DemoTelemetry:
             service_name,
             traces,
             resolve_signal("metrics", exporters=exporters),
-            span_processors=[self.recorder, self.keeper],
+            span_processors=[self.recorder, self.chains, self.keeper],
             metric_readers=[self.memory],
             metric_export_interval_millis=METRIC_EXPORT_INTERVAL_MS,
         )

@@ -160,7 +160,7 @@ def _severity(draft: Draft, obs: Observations) -> Severity:
         elif ratio >= ERROR_RATIO or (draft.new and failed >= NEW_AND_FREQUENT):
             level = "warning"
     signals = draft.signals()
-    if signals & {"latency", "token_fetch", "pipeline", "probe"}:
+    if signals & {"latency", "token_fetch", "pipeline", "probe", "discards"}:
         level = _worse(level, "warning")
     if "recipients" in signals and draft.new:
         level = _worse(level, "warning")
@@ -174,7 +174,7 @@ def _worse(a: Severity, b: Severity) -> Severity:
 
 
 def correlate(anomalies: list[Anomaly], obs: Observations) -> list[Draft]:
-    """One draft per cause, root causes first: actionable before info, then by score."""
+    """One draft per cause, root causes first: by severity, then impact x specificity."""
     gap = max(1, math.ceil(GROUP_GAP_SECONDS / obs.frame.grid.step))
     anomalies = list(anomalies)
     _root_causes(anomalies, gap)
@@ -185,7 +185,7 @@ def correlate(anomalies: list[Anomaly], obs: Observations) -> list[Draft]:
     for draft in drafts:
         draft.severity = _severity(draft, obs)
     _relate(drafts, gap, obs)
-    drafts.sort(key=lambda d: (d.severity == "info", -d.score, -d.failed, d.cause))
+    drafts.sort(key=lambda d: (SEVERITIES.index(d.severity), -d.score, -d.failed, d.cause))
     return drafts
 
 

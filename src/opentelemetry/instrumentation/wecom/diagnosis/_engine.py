@@ -163,10 +163,11 @@ def diagnose(
 
 def _observe(source: Source, service: Optional[str], frame: Frame) -> Observations:
     grid = frame.grid
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    with ThreadPoolExecutor(max_workers=6) as pool:
         calls = pool.submit(source.calls, service, grid)
         latency = pool.submit(source.latency, service, grid)
         recipients = pool.submit(source.recipients, service, grid)
+        discards = pool.submit(source.discards, service, grid)
         instances = pool.submit(source.instances, service, grid)
         collector = pool.submit(source.collector, grid)
         return Observations.build(
@@ -174,6 +175,7 @@ def _observe(source: Source, service: Optional[str], frame: Frame) -> Observatio
             calls=calls.result(),
             latency=latency.result(),
             recipients=recipients.result(),
+            discards=discards.result(),
             instances=instances.result(),
             collector=collector.result(),
         )
