@@ -6,6 +6,7 @@ injection; a :class:`SpanKeeper` on the real SDK keeps the spans.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
     MemorySource,
     SpanKeeper,
     diagnose,
+    render_html,
+    render_text,
 )
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 
@@ -169,3 +172,45 @@ def test_deliveries_wecom_discards_silently_are_a_rate_limit(app: App) -> None:
     assert first.severity == "warning"
     assert first.details["discarded_deliveries"] == 5
     assert "30 messages a minute" in first.remediation
+
+
+def test_an_empty_window_says_so_and_is_healthy(app: App) -> None:
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        http.get("department/list", params={"access_token": app.mock.access_token()})
+    earlier = app.started - 3600
+    source = MemorySource(app.keeper.spans())
+    found = diagnose(
+        source, service=SERVICE, start=earlier, end=earlier + 600, clock=lambda: app.started
+    )
+    assert found.calls == 0
+    assert found.findings == ()
+    assert found.healthy
+    assert any(note.startswith("no WeCom calls from memory-app") for note in found.notes)
+
+
+def test_no_secret_reaches_the_report_even_from_a_foreign_span(app: App) -> None:
+    secret = "Zm9vYmFyYmF6cXV4c2VjcmV0"
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
+    provider.add_span_processor(app.keeper)
+    tracer = provider.get_tracer("some-other-instrumentation")
+    for _ in range(3):
+        with tracer.start_as_current_span("wecom user/get") as span:
+            span.set_attributes(
+                {
+                    "wecom.api": "user/get",
+                    "wecom.status": "business_error",
+                    "wecom.errcode": 60020,
+                    "error.type": "60020",
+                    "wecom.errmsg": f"not allow to access from your ip, from ip: 1.2.3.4 "
+                    f"access_token={secret}",
+                    "url.full": f"https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token={secret}",
+                }
+            )
+    found = app.diagnosis()
+    assert found.findings[0].cause == "ip_not_trusted"
+    assert found.findings[0].trace_ids
+    document = json.dumps(found.to_dict())
+    assert secret not in document
+    assert "access_token=REDACTED" in document
+    assert secret not in render_text(found)
+    assert secret not in render_html(found)

@@ -263,8 +263,8 @@ def _unique_traces(facts: dict[int, TraceFacts]) -> tuple[TraceView, ...]:
     for fact in facts.values():
         for trace_id in fact.trace_ids:
             trace = fact.traces.get(trace_id)
-            if trace is not None:
-                seen.setdefault(trace_id, trace)
+            if trace is not None and trace_id not in seen:
+                seen[trace_id] = trace  # scrubbed when it became a TraceView (_otlp)
     return tuple(seen.values())
 
 
