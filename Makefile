@@ -85,6 +85,7 @@ COMPAT_VENV ?= .venv-compat
 COMPAT_PINS := opentelemetry-api==1.36.0 opentelemetry-sdk==1.36.0 \
 	opentelemetry-instrumentation==0.57b0 opentelemetry-semantic-conventions==0.57b0 \
 	opentelemetry-instrumentation-httpx==0.57b0 opentelemetry-instrumentation-requests==0.57b0 \
+	opentelemetry-instrumentation-aiohttp-client==0.57b0 \
 	opentelemetry-util-http==0.57b0 opentelemetry-distro==0.57b0 opentelemetry-proto==1.36.0 \
 	opentelemetry-exporter-otlp-proto-grpc==1.36.0 opentelemetry-exporter-otlp-proto-http==1.36.0 \
 	opentelemetry-exporter-otlp-proto-common==1.36.0 wrapt==1.14.1
@@ -94,7 +95,7 @@ compat:
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[dev]' $(COMPAT_PINS)
 	$(COMPAT_VENV)/bin/python -m pytest -m "not e2e" tests/instrumentation tests/errcodes \
-		tests/testing tests/enable tests/zerocode tests/test_public_api.py
+		tests/testing tests/enable tests/zerocode tests/callbacks tests/test_public_api.py
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -200,7 +200,8 @@ def test_exception_event_lies_within_its_span(
         httpx.get(f"{mock.api_base_url}user/get", params={"access_token": "t", "userid": "x"})
     span = instrumented.wecom_spans()[-1]
     (event,) = [e for e in span.events if e.name == "exception"]
-    assert span.start_time is not None and span.end_time is not None
+    assert span.start_time is not None
+    assert span.end_time is not None
     assert span.start_time <= event.timestamp <= span.end_time
 
 
