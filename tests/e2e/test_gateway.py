@@ -209,7 +209,6 @@ def pool(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Poo
                     "WECOM_OTEL_METRICS_PORT": str(metrics),
                     "WECOM_OTEL_JAEGER_OTLP_ENDPOINT": f"{HOST}:{stack.ports.jaeger_otlp_grpc}",
                     "WECOM_OTEL_STORAGE_DIR": str(state / name),
-                    "WECOM_OTEL_CALL_LOG_FILE": str(state / name / "calls.jsonl"),
                     "WECOM_OTEL_CALL_LOG_FILE": str(state / name / "wecom-calls.jsonl"),
                     "WECOM_OTEL_HTTP_CHECK_ENDPOINT": mock.base_url,
                 },
