@@ -43,6 +43,8 @@ demo-stack: provision
 provision: venv
 	$(BIN)/wecom-otel stack build
 	$(BIN)/python scripts/k8s_tools.py
+	@# telemetrygen (collector throughput benchmark and its smoke test), cached like the collector
+	$(BIN)/python -c 'from benchmarks.collector.harness import telemetrygen; print(telemetrygen())'
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -23,10 +24,12 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
     Diagnosis,
     MemorySource,
     SpanKeeper,
+    TraceView,
     diagnose,
     render_html,
     render_text,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._source import TraceQuery
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 
 SERVICE = "memory-app"
@@ -214,3 +217,49 @@ def test_no_secret_reaches_the_report_even_from_a_foreign_span(app: App) -> None
     assert "access_token=REDACTED" in document
     assert secret not in render_text(found)
     assert secret not in render_html(found)
+
+
+class _LaggingSource:
+    """The in-memory source as a backend that shows data ``lag`` seconds late would be searched.
+
+    Only ``lag()`` differs; every trace search the engine makes is kept for the test to read.
+    """
+
+    def __init__(self, inner: MemorySource, lag: float) -> None:
+        self._inner = inner
+        self._lag = lag
+        self.searches: list[TraceQuery] = []
+
+    def lag(self) -> float:
+        return self._lag
+
+    def traces(self, query: TraceQuery) -> Sequence[TraceView]:
+        self.searches.append(query)
+        return self._inner.traces(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_trace_searches_start_the_data_lag_before_the_first_anomalous_step(app: App) -> None:
+    client = wechatpy_client(app.mock, timeout=5)
+    client.user.get("lisi")
+    app.mock.inject(api="*", errcode=60020)
+    first_failure = time.time()
+    for _ in range(6):
+        with pytest.raises(Exception, match="60020"):
+            client.user.get("lisi")
+    end = time.time() + 1
+    lag = 20.0
+    source = _LaggingSource(MemorySource(app.keeper.spans()), lag)
+    found = diagnose(
+        source,  # type: ignore[arg-type]
+        service=SERVICE,
+        start=app.started - 600,
+        end=end,
+        clock=lambda: end + lag,
+    )
+    assert found.findings[0].cause == "ip_not_trusted"
+    assert source.searches, "the engine searched no example traces"
+    assert all(query.start <= first_failure - lag for query in source.searches)
+    assert found.findings[0].trace_ids

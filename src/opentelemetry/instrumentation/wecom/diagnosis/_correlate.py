@@ -57,11 +57,15 @@ class Draft:
 
     @property
     def errcodes(self) -> list[int]:
+        """The root cause's errcodes first (those of folded symptoms after), most failed first."""
         counts: dict[int, float] = {}
+        root: set[int] = set()
         for anomaly in self.anomalies:
             for code in anomaly.errcodes:
                 counts[code] = counts.get(code, 0.0) + anomaly.failed
-        return sorted(counts, key=lambda code: (-counts[code], code))
+                if not anomaly.folded:
+                    root.add(code)
+        return sorted(counts, key=lambda code: (code not in root, -counts[code], code))
 
     @property
     def failed(self) -> float:
@@ -106,6 +110,7 @@ def _fold(symptom: Anomaly, into: Anomaly, why: str) -> None:
     """Make ``symptom`` part of ``into``'s cause, saying why."""
     symptom.evidence.insert(0, why)
     symptom.cause = into.cause
+    symptom.folded = True
 
 
 def _root_causes(anomalies: list[Anomaly], gap: int) -> None:

@@ -120,8 +120,10 @@ class Anomaly:
     by_instance: dict[InstanceId, float] = field(default_factory=dict)
     kinds: list[FailureKind] = field(default_factory=list)
     # The kind of signal, for the correlation rules: failures, latency, rate, recipients,
-    # token_fetch, pipeline, probe.
+    # discards, token_fetch, pipeline, probe.
     signal: str = "failures"
+    # A symptom folded into another cause by correlation (its errcodes come after the root's).
+    folded: bool = False
 
 
 def _span(obs: Observations, first: int, last: int) -> str:

@@ -204,10 +204,18 @@ def _notes(
     return notes
 
 
-def _queries(draft: Draft, obs: Observations, service: Optional[str]) -> list[TraceQuery]:
+def _queries(
+    draft: Draft, obs: Observations, service: Optional[str], lag: float
+) -> list[TraceQuery]:
+    """Trace searches for one finding, over the steps its anomaly covers.
+
+    The metrics show a call up to ``lag`` seconds (export, batch, scrape) after its span
+    started, so the search begins that much, and one step, before the first anomalous step.
+    """
     grid = obs.frame.grid
     first = max(draft.first, obs.frame.window_from)
-    start, end = grid.step_start(first), grid.step_end(max(draft.last, first))
+    start = grid.step_start(first) - lag - grid.step
+    end = grid.step_end(max(draft.last, first))
     services = [service] if service else sorted({s for s, _ in draft.by_instance})
     services = services or obs.services()[:2]
     ranked = sorted(draft.anomalies, key=lambda a: -a.impact)
@@ -230,7 +238,8 @@ def _example_traces(
     notes: list[str],
 ) -> dict[int, TraceFacts]:
     plans = {
-        id(draft): (draft, _queries(draft, obs, service)) for draft in drafts[:FINDINGS_WITH_TRACES]
+        id(draft): (draft, _queries(draft, obs, service, source.lag()))
+        for draft in drafts[:FINDINGS_WITH_TRACES]
     }
     queries = [query for _, planned in plans.values() for query in planned]
     if not queries:
