@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Optional, Protocol
 
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,6 +28,12 @@ WECOM_SCOPE: Final = "opentelemetry.instrumentation.wecom"
 STOCK_SCOPES: Final = {
     "httpx": "opentelemetry.instrumentation.httpx",
     "requests": "opentelemetry.instrumentation.requests",
+    "aiohttp": "opentelemetry.instrumentation.aiohttp_client",
+}
+STOCK_NAMES: Final = {
+    "httpx": "HTTPXClientInstrumentor",
+    "requests": "RequestsInstrumentor",
+    "aiohttp": "AioHttpClientInstrumentor",
 }
 
 
@@ -75,7 +82,7 @@ WECOM_WITHOUT_CHAINS: Final = Configuration(
 
 def label(config: Configuration, library: str) -> str:
     """``(b) httpx + HTTPXClientInstrumentor`` and the like, for reports."""
-    stock = {"httpx": "HTTPXClientInstrumentor", "requests": "RequestsInstrumentor"}[library]
+    stock = STOCK_NAMES.get(library, "")
     parts = [library]
     if config.floor:
         parts.append("minimal span + metric wrapper (SDK floor)")
@@ -88,6 +95,14 @@ def label(config: Configuration, library: str) -> str:
             "WeComInstrumentor(keep_http_spans=True)" if config.keep_http_spans else "WeCom"
         )
     return f"({config.key}) " + " + ".join(parts)
+
+
+def _stock_instrumentor(library: str) -> Any:
+    if library == "httpx":
+        return HTTPXClientInstrumentor()
+    if library == "requests":
+        return RequestsInstrumentor()
+    return AioHttpClientInstrumentor()
 
 
 class Switch:
@@ -118,7 +133,7 @@ class Switch:
             floor.instrument()
             self._installed.append(floor)
         if config.stock:
-            stock = HTTPXClientInstrumentor() if library == "httpx" else RequestsInstrumentor()
+            stock = _stock_instrumentor(library)
             stock.instrument(**providers)
             self._installed.append(stock)
         if config.wecom:

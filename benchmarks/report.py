@@ -39,6 +39,7 @@ def render(results: Results) -> str:
             results.in_flight, f"{results.in_flight.title}: POST message/send, asyncio.gather"
         )
     lines += _bodies(results.bodies)
+    lines += _callbacks(results.callbacks)
     lines += _chains(results.chains)
     lines += _memory(results)
     lines += _series(results)
@@ -117,6 +118,33 @@ def _bodies(bodies: list[Matrix]) -> list[str]:
             f"| {_spread(Spread.of(wecom.cpu_us))} | {_spread(paired(wecom, bare, ratio=True), 3)} "
             f"| {_spread(paired(wecom, bare, ratio=False), 1)} |"
         )
+    return [*lines, ""]
+
+
+def _callbacks(matrices: list[Matrix]) -> list[str]:
+    if not matrices:
+        return []
+    lines = [
+        "## Callback middleware: a WeCom callback into the app, in-process",
+        "",
+        "The WSGI / ASGI app is called directly (no server, no socket): a Flask view and a "
+        "Starlette route that check the signature and decrypt the event, as a real callback "
+        "endpoint does. (c) - (a) is the middleware's own cost.",
+        "",
+        "| Request | Configuration | CPU µs/call | CPU ratio to (a) | added CPU µs/call "
+        "| spans/call |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for matrix in matrices:
+        baseline = matrix.samples["a"]
+        for key, samples in matrix.samples.items():
+            ratio = "1.00" if key == "a" else _spread(paired(samples, baseline, ratio=True), 3)
+            added = "0" if key == "a" else _spread(paired(samples, baseline, ratio=False), 1)
+            lines.append(
+                f"| {matrix.title} | ({key}) {samples.config.label} "
+                f"| {_spread(Spread.of(samples.cpu_us))} | {ratio} | {added} "
+                f"| {samples.spans_per_call:g} |"
+            )
     return [*lines, ""]
 
 

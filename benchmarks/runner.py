@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from benchmarks import machine
+from benchmarks import callbacks, machine
 from benchmarks.configurations import (
     ALL,
     BARE,
@@ -24,6 +24,7 @@ from benchmarks.sdk import Sdk
 from benchmarks.server import MEDIA_SIZE, ServerProcess, json_body, media_body
 from benchmarks.workloads import TOKEN as _TOKEN
 from benchmarks.workloads import (
+    AiohttpWorkload,
     AsyncHttpxWorkload,
     HttpxWorkload,
     RequestsWorkload,
@@ -90,6 +91,7 @@ class Results:
     matrices: list[Matrix] = field(default_factory=list)
     in_flight: Optional[Matrix] = None
     bodies: list[Matrix] = field(default_factory=list)
+    callbacks: list[Matrix] = field(default_factory=list)
     chains: list[Matrix] = field(default_factory=list)
     memory: list[Checkpoint] = field(default_factory=list)
     series: Optional[SeriesCount] = None
@@ -146,10 +148,11 @@ def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
 
 
 def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) -> None:
-    progress("httpx and requests, configurations (a)-(d)")
+    progress("httpx, requests and aiohttp, configurations (a)-(d)")
     clients: tuple[Workload, ...] = (
         bench.message_send("httpx"),
         RequestsWorkload("requests", bench.port),
+        AiohttpWorkload("aiohttp", bench.port),
     )
     for workload in clients:
         results.matrices.append(bench.matrix(workload, ALL, rounds=plan.rounds, calls=plan.calls))
@@ -164,6 +167,23 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
     for body_workload, calls in _body_workloads(bench.port, plan):
         results.bodies.append(
             bench.matrix(body_workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
+        )
+    progress("callback middleware, in-process WSGI and ASGI")
+    for callback_workload, configs in callbacks.workloads(bench.sdk):
+        with _closing(callback_workload):
+            samples = interleaved(
+                callback_workload,
+                configs,
+                callbacks.AppSwitch(callback_workload),
+                bench.sdk,
+                rounds=plan.rounds,
+                calls=plan.calls,
+                warmup=min(plan.warmup, plan.calls),
+            )
+        results.callbacks.append(
+            Matrix(
+                callback_workload.name, callback_workload.library, plan.calls, plan.rounds, samples
+            )
         )
     progress("retry chains and member windows: (a), (c), (e)")
     for chain_workload, calls in _chain_workloads(bench.port, plan):
@@ -223,9 +243,12 @@ def _closing(workload: Workload) -> Iterator[Workload]:
 
 
 def _chain_workloads(port: int, plan: Plan) -> Iterator[tuple[Workload, int]]:
-    """What the retry chains and the member windows work on: a send to 2 members (over the
-    30-a-minute limit after the first rounds, so every call also counts discards), a send to
-    1,000 members, and a failed call resent again and again (each call repeats the last)."""
+    """What the retry chains and the member windows work on: a healthy call that sends no
+    message, a send to 2 members (over the 30-a-minute limit after the first 30 calls of a
+    round, so those calls also count discards), a send to 1,000 members, and a failed call
+    resent again and again (each call repeats the last)."""
+    healthy = f"/cgi-bin/user/get?access_token={_TOKEN}&userid=lisi"
+    yield HttpxWorkload("user/get ok", port, healthy, post=False, parse=True), plan.calls
     send = message_send_target()
     yield HttpxWorkload("message/send to 2 members", port, send, post=True, parse=True), plan.calls
     yield (

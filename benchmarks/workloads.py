@@ -13,6 +13,7 @@ import asyncio
 import json
 from typing import Final, Optional, Protocol
 
+import aiohttp
 import httpx
 import requests
 
@@ -114,6 +115,36 @@ class RequestsWorkload:
 
     def close(self) -> None:
         self._session.close()
+
+
+class AiohttpWorkload:
+    """``aiohttp.ClientSession`` POSTs to message/send, one after the other, response parsed.
+
+    The stock aiohttp-client instrumentation hooks sessions when they are created, so
+    each ``run()`` opens a new session (one connection set-up per round, in every
+    configuration alike); one event loop serves the whole run.
+    """
+
+    library = "aiohttp"
+
+    def __init__(self, name: str, port: int) -> None:
+        self.name = name
+        self._loop = asyncio.new_event_loop()
+        self._url = f"http://127.0.0.1:{port}{message_send_target()}"
+
+    def run(self, calls: int) -> None:
+        self._loop.run_until_complete(self._calls(calls))
+
+    async def _calls(self, calls: int) -> None:
+        url = self._url
+        async with aiohttp.ClientSession() as session:
+            for _ in range(calls):
+                async with session.post(url, data=MESSAGE, headers=_JSON_HEADERS) as response:
+                    response.raise_for_status()
+                    await response.json()
+
+    def close(self) -> None:
+        self._loop.close()
 
 
 class AsyncHttpxWorkload:

@@ -51,13 +51,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per step")
     parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)))
     parser.add_argument("--json", type=Path, help="write every step and the summary here")
+    parser.add_argument(
+        "--unthrottled",
+        action="store_true",
+        help="instead of the sweep, one step of 2 unthrottled workers (the issue's first method)",
+    )
     args = parser.parse_args(argv)
     binaries, missing = find_binaries()
     if binaries is None:
         print(f"missing {missing}: run `wecom-otel stack build` first", file=sys.stderr)
         return 2
     generator = telemetrygen()
-    rates = [int(rate) for rate in args.rates.split(",")]
+    rates = [0] if args.unthrottled else [int(rate) for rate in args.rates.split(",")]
     print(
         f"collector {binaries.collector.name}, telemetrygen {generator.name}, "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
@@ -89,9 +94,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             else f"round {index + 1}: no sustained step"
         )
     ratios = [r["ratio"] for r in rounds if r["ratio"]]
+    cpu_ratios = [r["cpu_efficiency_ratio"] for r in rounds if r["cpu_efficiency_ratio"]]
     summary = {
         "ratio_median": statistics.median(ratios) if ratios else None,
         "ratios": ratios,
+        # pass-through CPU per span / bundled CPU per span, at each one's best sustained step
+        "cpu_ratio_median": statistics.median(cpu_ratios) if cpu_ratios else None,
+        "cpu_ratios": cpu_ratios,
         "load_average": os.getloadavg(),
     }
     print(json.dumps(summary))

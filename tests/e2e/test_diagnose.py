@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,8 @@ def run_diagnose(run: Run, prometheus: str, jaeger: str, *extra: str) -> tuple[i
     return done.returncode, json.loads(done.stdout)
 
 
-def settle(run: Run, prometheus: str, jaeger: str, down: bool = False) -> None:
+def settle(run: Run, prometheus: str, jaeger: str) -> None:
     """Wait until Jaeger holds the example traces of the first finding (poll, no sleep)."""
-    if down:
-        return
 
     def ready() -> bool:
         start, end = run.window
@@ -89,7 +88,7 @@ def settle(run: Run, prometheus: str, jaeger: str, down: bool = False) -> None:
         found = diagnose(source, service=run.service, start=start, end=end)
         return found.healthy or bool(found.findings and found.findings[0].trace_ids)
 
-    poll(ready, timeout=30, interval=1.0)
+    poll(ready, timeout=20, interval=1.0)
 
 
 def loss_on_own_stack(results: dict[str, Any], tmp: Path) -> None:
@@ -132,9 +131,13 @@ def diagnosed(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         [(name, f"e2e-diag-{name}-{stamp}") for name in SHARED], stack.otlp_endpoint
     )
     wait_for_metrics(prometheus, list(runs.values()))
-    for run in runs.values():
+
+    def settled_diagnosis(run: Run) -> None:
         settle(run, prometheus, jaeger)
         results[run.scenario] = (run, *run_diagnose(run, prometheus, jaeger))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(settled_diagnosis, runs.values()))
     own.join(timeout=300)
     return results
 

@@ -438,6 +438,34 @@ class AiohttpEarlyRelease(AsyncMode):
                 break
 
 
+class AiohttpTextUnmanaged(AsyncMode):
+    """No ``async with``, never released: the call ends when ``text()`` has read the body."""
+
+    name = "aiohttp-text-unmanaged"
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with aiohttp.ClientSession() as session:
+            response = await session.request(request.method, request.url, json=request.json)
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            seen.add("text", await response.text(errors="replace"))
+
+
+class AiohttpRaiseForStatus(AsyncMode):
+    """``raise_for_status=True``: an HTTP error status is the call's own exception."""
+
+    name = "aiohttp-raise_for_status"
+
+    async def run_async(self, request: Request, seen: Seen) -> None:
+        async with (
+            aiohttp.ClientSession(raise_for_status=True) as session,
+            session.request(request.method, request.url, json=request.json) as response,
+        ):
+            _aiohttp_head(seen, response)
+            seen.stage = "iterate"
+            seen.add("content", await response.read())
+
+
 MODES: tuple[Mode, ...] = (
     HttpxRead(),
     HttpxStreamBytes(),
@@ -457,4 +485,6 @@ MODES: tuple[Mode, ...] = (
     AiohttpRead(),
     AiohttpStreamContent(),
     AiohttpEarlyRelease(),
+    AiohttpTextUnmanaged(),
+    AiohttpRaiseForStatus(),
 )

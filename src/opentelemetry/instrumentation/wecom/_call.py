@@ -372,6 +372,7 @@ class WeComCall:
                     status_code=status_code,
                     exception=exception,
                     attributes=attributes,
+                    end_ns=end_ns,
                 )
         finally:
             span.end(end_time=end_ns)
@@ -462,6 +463,7 @@ class WeComCall:
         status_code: Optional[int],
         exception: Optional[BaseException],
         attributes: dict[str, AttributeValue],
+        end_ns: int,
     ) -> None:
         span = self.span
         attributes[attr.WECOM_STATUS] = judged.status
@@ -480,7 +482,8 @@ class WeComCall:
         span.set_attributes(encodable_attributes(attributes))
         if exception is not None:
             exception_attributes = encodable_attributes(self._exception_attributes(exception))
-            span.add_event(attr.EXCEPTION_EVENT, exception_attributes)
+            # Stamped with the call's end, when the exception was seen: never after the span.
+            span.add_event(attr.EXCEPTION_EVENT, exception_attributes, timestamp=end_ns)
         if judged.description is not None:
             span.set_status(Status(StatusCode.ERROR, encodable_text(judged.description)))
 

@@ -27,9 +27,9 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Records every WeCom API call made through httpx, requests or aiohttp.
 
     ``instrument()`` accepts ``tracer_provider``, ``meter_provider``, ``hosts``,
-    ``keep_http_spans``, ``redact_params``, ``max_apis`` and ``call_log``; each
-    falls back to its ``OTEL_PYTHON_WECOM_*`` environment variable
-    (docs/configuration.md).
+    ``keep_http_spans``, ``redact_params``, ``max_apis``, ``call_log``, ``retry_window``
+    and ``max_tracked_members``; each falls back to its ``OTEL_PYTHON_WECOM_*``
+    environment variable (docs/configuration.md).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:

@@ -1,9 +1,10 @@
 """``wecom-otel stack build|up|down|status``: the local stack without Docker.
 
-``build`` compiles the collector (OCB) and Jaeger (Go) into the cache and installs
-Prometheus from Debian when missing; CI runs it before the tests. ``up`` starts
-Jaeger, the WeCom collector and Prometheus on 127.0.0.1 with the bundled configs
-and returns once all three are healthy; ``down`` stops them; ``status`` reports.
+``build`` puts the collector and Jaeger into the cache: the official release artifacts,
+checksum-verified, where they can be downloaded, else built from Go modules (OCB for the
+collector); it installs Prometheus from Debian when missing. CI runs it before the tests.
+``up`` starts Jaeger, the WeCom collector and Prometheus on 127.0.0.1 with the bundled
+configs and returns once all three are healthy; ``down`` stops them; ``status`` reports.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(dest="stack_command", metavar="ACTION")
     actions.required = True
-    actions.add_parser("build", help="build/install the binaries (cached; CI runs this first)")
+    build = actions.add_parser(
+        "build",
+        help="download (checksum-verified) or build the binaries (cached; CI runs this first)",
+    )
+    build.add_argument(
+        "--from-source",
+        action="store_true",
+        help="build from Go modules without trying the official release downloads",
+    )
     up = actions.add_parser("up", help="start the stack and wait until it is healthy")
     up.add_argument(
         "--port",
@@ -98,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     state: Path = args.state_dir or state_dir()
     try:
         if args.stack_command == "build":
-            return _build()
+            return _build(download=not args.from_source)
         if args.stack_command == "up":
             return _up(state, args.port, args.probe_target)
         if args.stack_command == "down":
@@ -113,8 +122,8 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def _build() -> int:
-    binaries = ensure_binaries(report=_report)
+def _build(download: bool) -> int:
+    binaries = ensure_binaries(report=_report, download=download)
     for name, path in vars(binaries).items():
         print(f"{name:<11} {path}")
     return 0
