@@ -243,9 +243,12 @@ def _closing(workload: Workload) -> Iterator[Workload]:
 
 
 def _chain_workloads(port: int, plan: Plan) -> Iterator[tuple[Workload, int]]:
-    """What the retry chains and the member windows work on: a send to 2 members (over the
-    30-a-minute limit after the first rounds, so every call also counts discards), a send to
-    1,000 members, and a failed call resent again and again (each call repeats the last)."""
+    """What the retry chains and the member windows work on: a healthy call that sends no
+    message, a send to 2 members (over the 30-a-minute limit after the first 30 calls of a
+    round, so those calls also count discards), a send to 1,000 members, and a failed call
+    resent again and again (each call repeats the last)."""
+    healthy = f"/cgi-bin/user/get?access_token={_TOKEN}&userid=lisi"
+    yield HttpxWorkload("user/get ok", port, healthy, post=False, parse=True), plan.calls
     send = message_send_target()
     yield HttpxWorkload("message/send to 2 members", port, send, post=True, parse=True), plan.calls
     yield (
