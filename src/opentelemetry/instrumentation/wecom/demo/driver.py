@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 from opentelemetry.trace import Tracer
 
 from opentelemetry.instrumentation.wecom.demo.clients import HttpxWeComClient
 from opentelemetry.instrumentation.wecom.demo.scenario import Step
-from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+from opentelemetry.instrumentation.wecom.testing import ManualClock, MockWeComServer
 
 WORKERS = 8
 # Recipients a message goes to; the ones after the first three are not (or no longer) reachable.
@@ -113,9 +113,19 @@ class Progress:
 
 
 def drive(
-    steps: list[Step], clients: Clients, tracer: Tracer, seed: int, progress: Progress
+    steps: list[Step],
+    clients: Clients,
+    tracer: Tracer,
+    seed: int,
+    progress: Progress,
+    *,
+    plan_clock: Optional[ManualClock] = None,
 ) -> None:
-    """Run every step at its time (on a worker pool, so a slow call does not hold up the rest)."""
+    """Run every step at its time (on a worker pool, so a slow call does not hold up the rest).
+
+    ``plan_clock``, the mock's clock, is moved to each step's time as the step starts: the
+    incident's windows follow the plan, however late a busy machine runs the steps.
+    """
     rng = random.Random(seed)
     seeds = [rng.randrange(2**32) for _ in steps]
 
@@ -131,6 +141,8 @@ def drive(
             delay = started + step.at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            if plan_clock is not None and step.at > plan_clock():
+                plan_clock.advance(step.at - plan_clock())
             futures.append(pool.submit(run, step, step_seed))
             progress.update(sum(f.done() for f in futures))
         pending = set(futures)

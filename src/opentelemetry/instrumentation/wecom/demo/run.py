@@ -17,7 +17,11 @@ from opentelemetry.instrumentation.wecom.demo.scenario import (
 )
 from opentelemetry.instrumentation.wecom.demo.summary import summarize
 from opentelemetry.instrumentation.wecom.demo.telemetry import DemoTelemetry
-from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
+from opentelemetry.instrumentation.wecom.testing import (
+    ManualClock,
+    MockWeComServer,
+    wechatpy_client,
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,13 @@ def run_demo(options: DemoOptions, progress_out: TextIO) -> dict[str, Any]:
     scenario = build_scenario(options.duration, options.seed)
     steps = build_plan(options.calls, options.duration, options.seed)
     telemetry = DemoTelemetry(options.service_name, otlp=options.otlp)
+    # The incident is timed on the plan, not on the wall clock (drive() moves this clock).
+    plan_clock = ManualClock()
     mock = MockWeComServer(
-        scenario=scenario, seed=options.seed, webhook_per_minute=webhook_limit(options.calls)
+        scenario=scenario,
+        seed=options.seed,
+        webhook_per_minute=webhook_limit(options.calls),
+        clock=plan_clock,
     )
     instrumentor = WeComInstrumentor()
     httpx_client: Optional[HttpxWeComClient] = None
@@ -53,7 +62,7 @@ def run_demo(options: DemoOptions, progress_out: TextIO) -> dict[str, Any]:
             tracer = telemetry.tracer_provider.get_tracer("wecom-otel-demo")
             progress = Progress(len(steps), progress_out, lambda: telemetry.recorder.failures)
             started = time.monotonic()
-            drive(steps, clients, tracer, options.seed, progress)
+            drive(steps, clients, tracer, options.seed, progress, plan_clock=plan_clock)
             elapsed = time.monotonic() - started
         finally:
             if httpx_client is not None:
