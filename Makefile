@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PKG := src/opentelemetry/instrumentation/wecom
 
-.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench stack-up stack-down clean
+.PHONY: help venv demo demo-stack compat test lint format typecheck unit e2e provision browser bench bench-collector bench-diagnosis stack-up stack-down clean fuzz
 
 help:
 	@echo "make demo       run the demo (mock WeCom with faults -> traces, metrics, summary)"
@@ -16,10 +16,13 @@ help:
 	@echo "make typecheck  mypy (strict) on the package"
 	@echo "make unit       the tests that need no collector/Jaeger/Prometheus"
 	@echo "make e2e        the end-to-end tests on the real collector, Jaeger and Prometheus"
-	@echo "make provision  build/install the collector, Jaeger and Prometheus (cached)"
+	@echo "make provision  build/install the collector, Jaeger, Prometheus, kustomize, kubeconform (cached)"
 	@echo "make browser    install Debian's chromium (+ a CJK font) for the HTML report tests"
 	@echo "make compat     the non-e2e tests on Python 3.9 with the lowest supported OpenTelemetry"
 	@echo "make bench      the benchmarks (figures go to docs/benchmarks.md by hand)"
+	@echo "make bench-collector  collector throughput: bundled config vs pass-through (telemetrygen)"
+	@echo "make bench-diagnosis  diagnose() over one hour of 20 APIs on the local stack (backfilled)"
+	@echo "make fuzz       the long differential fuzz: 10,000 odd WeCom responses (docs/fuzzing.md)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
 
 $(BIN)/wecom-otel: pyproject.toml
@@ -39,6 +42,9 @@ demo-stack: provision
 
 provision: venv
 	$(BIN)/wecom-otel stack build
+	$(BIN)/python scripts/k8s_tools.py
+	@# telemetrygen (collector throughput benchmark and its smoke test), cached like the collector
+	$(BIN)/python -c 'from benchmarks.collector.harness import telemetrygen; print(telemetrygen())'
 
 lint: venv
 	$(BIN)/ruff check .
@@ -81,6 +87,7 @@ COMPAT_VENV ?= .venv-compat
 COMPAT_PINS := opentelemetry-api==1.36.0 opentelemetry-sdk==1.36.0 \
 	opentelemetry-instrumentation==0.57b0 opentelemetry-semantic-conventions==0.57b0 \
 	opentelemetry-instrumentation-httpx==0.57b0 opentelemetry-instrumentation-requests==0.57b0 \
+	opentelemetry-instrumentation-aiohttp-client==0.57b0 \
 	opentelemetry-util-http==0.57b0 opentelemetry-distro==0.57b0 opentelemetry-proto==1.36.0 \
 	opentelemetry-exporter-otlp-proto-grpc==1.36.0 opentelemetry-exporter-otlp-proto-http==1.36.0 \
 	opentelemetry-exporter-otlp-proto-common==1.36.0 wrapt==1.14.1
@@ -90,10 +97,22 @@ compat:
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[dev]' $(COMPAT_PINS)
 	$(COMPAT_VENV)/bin/python -m pytest -m "not e2e" tests/instrumentation tests/errcodes \
-		tests/testing tests/enable tests/zerocode tests/test_public_api.py
+		tests/testing tests/enable tests/zerocode tests/callbacks tests/test_public_api.py
 
 bench: venv
 	$(BIN)/python -m benchmarks
+
+bench-collector: provision
+	$(BIN)/python -m benchmarks.collector
+
+bench-diagnosis: provision
+	$(BIN)/python -m benchmarks.diagnosis
+
+# The long profile of tests/fuzz (make test runs the bounded one); FUZZ_EXAMPLES=N to change.
+FUZZ_EXAMPLES ?= 10000
+fuzz: venv
+	WECOM_FUZZ_PROFILE=long WECOM_FUZZ_SURVEY=1 WECOM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		WECOM_FUZZ_REPORT=fuzz-report.txt $(BIN)/pytest tests/fuzz -p no:cacheprovider -q -s --timeout=0
 
 stack-up: provision
 	$(BIN)/wecom-otel stack up

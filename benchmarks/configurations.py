@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Optional, Protocol
 
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,6 +28,12 @@ WECOM_SCOPE: Final = "opentelemetry.instrumentation.wecom"
 STOCK_SCOPES: Final = {
     "httpx": "opentelemetry.instrumentation.httpx",
     "requests": "opentelemetry.instrumentation.requests",
+    "aiohttp": "opentelemetry.instrumentation.aiohttp_client",
+}
+STOCK_NAMES: Final = {
+    "httpx": "HTTPXClientInstrumentor",
+    "requests": "RequestsInstrumentor",
+    "aiohttp": "AioHttpClientInstrumentor",
 }
 
 
@@ -42,6 +49,7 @@ class Configuration:
     wecom: bool = False
     keep_http_spans: bool = False
     floor: bool = False
+    chains_and_windows: bool = True
 
     def spans_per_call(self, library: str) -> Counter[str]:
         """The spans one call must produce, by instrumentation scope."""
@@ -63,21 +71,38 @@ WECOM_WITH_HTTP: Final = Configuration(
 )
 FLOOR: Final = Configuration("floor", "SDK floor: minimal span + metric wrapper", floor=True)
 ALL: Final = (BARE, STOCK, WECOM, WECOM_WITH_HTTP, FLOOR)
+# (c) without the retry chains and the silent-discard windows: (c) - (e) is what they cost.
+WECOM_WITHOUT_CHAINS: Final = Configuration(
+    "e",
+    "WeComInstrumentor(retry_window=0, max_tracked_members=0)",
+    wecom=True,
+    chains_and_windows=False,
+)
 
 
 def label(config: Configuration, library: str) -> str:
     """``(b) httpx + HTTPXClientInstrumentor`` and the like, for reports."""
-    stock = {"httpx": "HTTPXClientInstrumentor", "requests": "RequestsInstrumentor"}[library]
+    stock = STOCK_NAMES.get(library, "")
     parts = [library]
     if config.floor:
         parts.append("minimal span + metric wrapper (SDK floor)")
     if config.stock:
         parts.append(stock)
-    if config.wecom:
+    if config.wecom and not config.chains_and_windows:
+        parts.append("WeCom, retry chains and member windows off")
+    elif config.wecom:
         parts.append(
             "WeComInstrumentor(keep_http_spans=True)" if config.keep_http_spans else "WeCom"
         )
     return f"({config.key}) " + " + ".join(parts)
+
+
+def _stock_instrumentor(library: str) -> Any:
+    if library == "httpx":
+        return HTTPXClientInstrumentor()
+    if library == "requests":
+        return RequestsInstrumentor()
+    return AioHttpClientInstrumentor()
 
 
 class Switch:
@@ -108,7 +133,7 @@ class Switch:
             floor.instrument()
             self._installed.append(floor)
         if config.stock:
-            stock = HTTPXClientInstrumentor() if library == "httpx" else RequestsInstrumentor()
+            stock = _stock_instrumentor(library)
             stock.instrument(**providers)
             self._installed.append(stock)
         if config.wecom:
@@ -117,6 +142,9 @@ class Switch:
                 options["keep_http_spans"] = True
             if max_apis is not None:
                 options["max_apis"] = max_apis
+            if not config.chains_and_windows:
+                options["retry_window"] = 0
+                options["max_tracked_members"] = 0
             wecom = WeComInstrumentor()
             wecom.instrument(**providers, **options)
             self._installed.append(wecom)

@@ -15,11 +15,16 @@ PACKAGES: Final = (
     "opentelemetry-instrumentation",
     "opentelemetry-instrumentation-httpx",
     "opentelemetry-instrumentation-requests",
+    "opentelemetry-instrumentation-aiohttp-client",
     "httpx",
     "httpcore",
     "h11",
     "requests",
     "urllib3",
+    "aiohttp",
+    "flask",
+    "werkzeug",
+    "starlette",
     "wrapt",
 )
 

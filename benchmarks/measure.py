@@ -16,10 +16,19 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from benchmarks.configurations import Configuration, Switch
+from benchmarks.configurations import Configuration
 from benchmarks.sdk import Sdk
 from benchmarks.workloads import Workload
+
+
+class Switcher(Protocol):
+    """Puts one configuration in place (``configurations.Switch``, ``callbacks.AppSwitch``)."""
+
+    def enable(self, config: Configuration, library: str) -> None: ...
+
+    def disable(self) -> None: ...
 
 
 class SpanCountError(RuntimeError):
@@ -57,7 +66,7 @@ class Spread:
 def interleaved(
     workload: Workload,
     configs: Sequence[Configuration],
-    switch: Switch,
+    switch: Switcher,
     sdk: Sdk,
     *,
     rounds: int,

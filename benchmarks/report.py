@@ -39,6 +39,8 @@ def render(results: Results) -> str:
             results.in_flight, f"{results.in_flight.title}: POST message/send, asyncio.gather"
         )
     lines += _bodies(results.bodies)
+    lines += _callbacks(results.callbacks)
+    lines += _chains(results.chains)
     lines += _memory(results)
     lines += _series(results)
     lines += [
@@ -115,6 +117,57 @@ def _bodies(bodies: list[Matrix]) -> list[str]:
             f"| {_spread(Spread.of(bare.cpu_us))} "
             f"| {_spread(Spread.of(wecom.cpu_us))} | {_spread(paired(wecom, bare, ratio=True), 3)} "
             f"| {_spread(paired(wecom, bare, ratio=False), 1)} |"
+        )
+    return [*lines, ""]
+
+
+def _callbacks(matrices: list[Matrix]) -> list[str]:
+    if not matrices:
+        return []
+    lines = [
+        "## Callback middleware: a WeCom callback into the app, in-process",
+        "",
+        "The WSGI / ASGI app is called directly (no server, no socket): a Flask view and a "
+        "Starlette route that check the signature and decrypt the event, as a real callback "
+        "endpoint does. (c) - (a) is the middleware's own cost.",
+        "",
+        "| Request | Configuration | CPU µs/call | CPU ratio to (a) | added CPU µs/call "
+        "| spans/call |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for matrix in matrices:
+        baseline = matrix.samples["a"]
+        for key, samples in matrix.samples.items():
+            ratio = "1.00" if key == "a" else _spread(paired(samples, baseline, ratio=True), 3)
+            added = "0" if key == "a" else _spread(paired(samples, baseline, ratio=False), 1)
+            lines.append(
+                f"| {matrix.title} | ({key}) {samples.config.label} "
+                f"| {_spread(Spread.of(samples.cpu_us))} | {ratio} | {added} "
+                f"| {samples.spans_per_call:g} |"
+            )
+    return [*lines, ""]
+
+
+def _chains(chains: list[Matrix]) -> list[str]:
+    if not chains:
+        return []
+    lines = [
+        "## Retry chains and member windows: (c) with them, (e) without",
+        "",
+        "(e) is (c) with `retry_window=0, max_tracked_members=0`; (c) - (e) is what the retry "
+        "chains, the person-times count and the silent-discard windows cost per call.",
+        "",
+        "| Workload | calls/round x rounds | (a) CPU µs/call | (e) CPU µs/call | (c) CPU µs/call "
+        "| (c) - (e) CPU µs/call | (c)/(e) CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for matrix in chains:
+        bare, plain, full = matrix.samples["a"], matrix.samples["e"], matrix.samples["c"]
+        lines.append(
+            f"| {matrix.title} | {matrix.calls} x {matrix.rounds} "
+            f"| {_spread(Spread.of(bare.cpu_us))} | {_spread(Spread.of(plain.cpu_us))} "
+            f"| {_spread(Spread.of(full.cpu_us))} | {_spread(paired(full, plain, ratio=False), 1)} "
+            f"| {_spread(paired(full, plain, ratio=True), 3)} |"
         )
     return [*lines, ""]
 

@@ -8,8 +8,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from benchmarks import machine
-from benchmarks.configurations import ALL, BARE, WECOM, Configuration, Switch
+from benchmarks import callbacks, machine
+from benchmarks.configurations import (
+    ALL,
+    BARE,
+    WECOM,
+    WECOM_WITHOUT_CHAINS,
+    Configuration,
+    Switch,
+)
 from benchmarks.measure import Samples, interleaved
 from benchmarks.memory import Checkpoint, SeriesCount, junk_path_series, memory_checkpoints
 from benchmarks.profiling import Profile, compare
@@ -17,12 +24,14 @@ from benchmarks.sdk import Sdk
 from benchmarks.server import MEDIA_SIZE, ServerProcess, json_body, media_body
 from benchmarks.workloads import TOKEN as _TOKEN
 from benchmarks.workloads import (
+    AiohttpWorkload,
     AsyncHttpxWorkload,
     HttpxWorkload,
     RequestsWorkload,
     Workload,
     canned_transport,
     message_send_target,
+    message_to,
 )
 
 MIB = 1024 * 1024
@@ -82,6 +91,8 @@ class Results:
     matrices: list[Matrix] = field(default_factory=list)
     in_flight: Optional[Matrix] = None
     bodies: list[Matrix] = field(default_factory=list)
+    callbacks: list[Matrix] = field(default_factory=list)
+    chains: list[Matrix] = field(default_factory=list)
     memory: list[Checkpoint] = field(default_factory=list)
     series: Optional[SeriesCount] = None
     profiles: dict[str, tuple[Profile, Profile]] = field(default_factory=dict)
@@ -137,10 +148,11 @@ def run(plan: Plan, progress: Progress = lambda message: None) -> Results:
 
 
 def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) -> None:
-    progress("httpx and requests, configurations (a)-(d)")
+    progress("httpx, requests and aiohttp, configurations (a)-(d)")
     clients: tuple[Workload, ...] = (
         bench.message_send("httpx"),
         RequestsWorkload("requests", bench.port),
+        AiohttpWorkload("aiohttp", bench.port),
     )
     for workload in clients:
         results.matrices.append(bench.matrix(workload, ALL, rounds=plan.rounds, calls=plan.calls))
@@ -155,6 +167,30 @@ def _measure(bench: _Bench, plan: Plan, results: Results, progress: Progress) ->
     for body_workload, calls in _body_workloads(bench.port, plan):
         results.bodies.append(
             bench.matrix(body_workload, (BARE, WECOM), rounds=plan.body_rounds, calls=calls)
+        )
+    progress("callback middleware, in-process WSGI and ASGI")
+    for callback_workload, configs in callbacks.workloads(bench.sdk):
+        with _closing(callback_workload):
+            samples = interleaved(
+                callback_workload,
+                configs,
+                callbacks.AppSwitch(callback_workload),
+                bench.sdk,
+                rounds=plan.rounds,
+                calls=plan.calls,
+                warmup=min(plan.warmup, plan.calls),
+            )
+        results.callbacks.append(
+            Matrix(
+                callback_workload.name, callback_workload.library, plan.calls, plan.rounds, samples
+            )
+        )
+    progress("retry chains and member windows: (a), (c), (e)")
+    for chain_workload, calls in _chain_workloads(bench.port, plan):
+        results.chains.append(
+            bench.matrix(
+                chain_workload, (BARE, WECOM, WECOM_WITHOUT_CHAINS), rounds=plan.rounds, calls=calls
+            )
         )
     progress(f"memory over {plan.memory_checkpoints[-1]:,} calls")
     with _closing(bench.message_send("memory")) as memory_workload:
@@ -204,3 +240,30 @@ def _closing(workload: Workload) -> Iterator[Workload]:
         yield workload
     finally:
         workload.close()
+
+
+def _chain_workloads(port: int, plan: Plan) -> Iterator[tuple[Workload, int]]:
+    """What the retry chains and the member windows work on: a healthy call that sends no
+    message, a send to 2 members (over the 30-a-minute limit after the first 30 calls of a
+    round, so those calls also count discards), a send to 1,000 members, and a failed call
+    resent again and again (each call repeats the last)."""
+    healthy = f"/cgi-bin/user/get?access_token={_TOKEN}&userid=lisi"
+    yield HttpxWorkload("user/get ok", port, healthy, post=False, parse=True), plan.calls
+    send = message_send_target()
+    yield HttpxWorkload("message/send to 2 members", port, send, post=True, parse=True), plan.calls
+    yield (
+        HttpxWorkload(
+            "message/send to 1,000 members",
+            port,
+            send,
+            post=True,
+            parse=True,
+            body=message_to(1000),
+        ),
+        max(plan.calls // 10, 2),
+    )
+    failing = f"/cgi-bin/user/get?access_token={_TOKEN}&userid=lisi&errcode=42001"
+    yield (
+        HttpxWorkload("user/get 42001, resent", port, failing, post=False, parse=True),
+        plan.calls,
+    )

@@ -13,6 +13,7 @@ import asyncio
 import json
 from typing import Final, Optional, Protocol
 
+import aiohttp
 import httpx
 import requests
 
@@ -35,6 +36,13 @@ class Workload(Protocol):
 
 def message_send_target() -> str:
     return f"/cgi-bin/message/send?access_token={TOKEN}"
+
+
+def message_to(members: int) -> bytes:
+    """A message/send body to ``members`` distinct members (WeCom allows up to 1,000)."""
+    users = "|".join(f"member{n:04d}" for n in range(members))
+    payload = {"touser": users, "msgtype": "text", "agentid": 1000002, "text": {"content": "hi"}}
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def canned_transport(body: bytes, content_type: str) -> httpx.MockTransport:
@@ -61,18 +69,21 @@ class HttpxWorkload:
         post: bool,
         parse: bool,
         transport: Optional[httpx.BaseTransport] = None,
+        body: bytes = MESSAGE,
     ) -> None:
         self.name = name
         self._client = httpx.Client(base_url=f"http://127.0.0.1:{port}", transport=transport)
         self._target = target
         self._post = post
         self._parse = parse
+        self._body = body
 
     def run(self, calls: int) -> None:
         client, target, post, parse = self._client, self._target, self._post, self._parse
+        body = self._body
         for _ in range(calls):
             if post:
-                response = client.post(target, content=MESSAGE, headers=_JSON_HEADERS)
+                response = client.post(target, content=body, headers=_JSON_HEADERS)
             else:
                 response = client.get(target)
             response.raise_for_status()
@@ -104,6 +115,36 @@ class RequestsWorkload:
 
     def close(self) -> None:
         self._session.close()
+
+
+class AiohttpWorkload:
+    """``aiohttp.ClientSession`` POSTs to message/send, one after the other, response parsed.
+
+    The stock aiohttp-client instrumentation hooks sessions when they are created, so
+    each ``run()`` opens a new session (one connection set-up per round, in every
+    configuration alike); one event loop serves the whole run.
+    """
+
+    library = "aiohttp"
+
+    def __init__(self, name: str, port: int) -> None:
+        self.name = name
+        self._loop = asyncio.new_event_loop()
+        self._url = f"http://127.0.0.1:{port}{message_send_target()}"
+
+    def run(self, calls: int) -> None:
+        self._loop.run_until_complete(self._calls(calls))
+
+    async def _calls(self, calls: int) -> None:
+        url = self._url
+        async with aiohttp.ClientSession() as session:
+            for _ in range(calls):
+                async with session.post(url, data=MESSAGE, headers=_JSON_HEADERS) as response:
+                    response.raise_for_status()
+                    await response.json()
+
+    def close(self) -> None:
+        self._loop.close()
 
 
 class AsyncHttpxWorkload:

@@ -5,8 +5,10 @@
 
 Routes: GET /wecom/callback answers WeCom's URL verification (decrypts `echostr`), POST
 /wecom/callback decrypts a pushed message or event and answers the sender with message/send,
-POST /notify {"user": ..., "text": ...} sends a message. Every WeCom call is a span; the one
-made while handling a callback is a child of the `handle callback` span of that push.
+POST /notify {"user": ..., "text": ...} sends a message. Every WeCom call is a span. One line
+(`WeComWSGIMiddleware`) makes every callback a `wecom callback <event>` SERVER span too (with the
+signature check's outcome), the parent of the `handle callback` span and of the message/send
+made while handling it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import xml.etree.ElementTree as ET
 from typing import Any
 
 import httpx
@@ -23,11 +24,9 @@ from flask import Flask, abort, jsonify, request
 from werkzeug.serving import make_server
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.wecom.testing import (
-    CallbackSimulator,
-    WeComCrypto,
-    WeComCryptoError,
-)
+from opentelemetry.instrumentation.wecom.callbacks import WeComWSGIMiddleware
+from opentelemetry.instrumentation.wecom.crypto import WeComCrypto, WeComCryptoError, xml_fields
+from opentelemetry.instrumentation.wecom.testing import CallbackSimulator
 
 # The app's callback settings in the WeCom admin console (接收消息 → API 接收).
 CALLBACK_TOKEN = os.environ.get("WECOM_CALLBACK_TOKEN", "ExampleCallbackToken")
@@ -90,7 +89,7 @@ def create_app(w: WeCom) -> Flask:
             plain = crypto.decrypt_message(request.get_data(as_text=True), *signed())
         except WeComCryptoError:
             abort(403)
-        fields = {child.tag: child.text or "" for child in ET.fromstring(plain)}
+        fields = xml_fields(plain)
         kind = fields.get("Event") or fields.get("MsgType", "unknown")
         with tracer.start_as_current_span(f"handle callback {kind}"):
             # WeCom waits 5 s at most (then retries): real apps queue this work.
@@ -103,6 +102,10 @@ def create_app(w: WeCom) -> Flask:
         result = messenger.send_text(body["user"], body["text"])
         return jsonify(errcode=result["errcode"]), 200 if result["errcode"] == 0 else 502
 
+    # One line: every WeCom callback becomes a `wecom callback <event>` SERVER span.
+    app.wsgi_app = WeComWSGIMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, token=CALLBACK_TOKEN, encoding_aes_key=CALLBACK_AES_KEY, receive_id=w.corp_id
+    )
     return app
 
 

@@ -30,6 +30,9 @@ from typing import Any
 
 import yaml
 
+from opentelemetry.instrumentation.wecom.stack.build import BuildError, find_go, go_env
+from opentelemetry.instrumentation.wecom.stack.paths import cache_dir
+
 KUSTOMIZE = ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.1", "kustomize")
 KUBECONFORM = ("github.com/yannh/kubeconform/cmd/kubeconform", "v0.8.0", "kubeconform")
 KUBERNETES = ("k8s.io/kubernetes", "v1.34.2")
@@ -54,14 +57,6 @@ class Tools:
         return f"{self.schemas}/{LOCATION_TEMPLATE}"
 
 
-def cache_dir() -> Path:
-    configured = os.environ.get("WECOM_OTEL_CACHE")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wecom-otel"
-
-
 def tool_paths(cache: Path | None = None) -> Tools:
     cache = cache or cache_dir()
     return Tools(
@@ -73,19 +68,8 @@ def tool_paths(cache: Path | None = None) -> Tools:
     )
 
 
-def _go() -> str:
-    go = shutil.which("go") or (
-        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
-    )
-    if go is None:
-        raise SystemExit(
-            "k8s_tools: the Go toolchain (`go`) is needed to install kustomize and kubeconform"
-        )
-    return go
-
-
 def _go_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", **extra}
+    return {**go_env(), **extra}
 
 
 def go_install(module: str, version: str, binary: str, target: Path) -> Path:
@@ -93,7 +77,7 @@ def go_install(module: str, version: str, binary: str, target: Path) -> Path:
         return target
     gobin = target.parent.parent / "tmp" / f"{binary}-{version}"
     subprocess.run(
-        [_go(), "install", f"{module}@{version}"], env=_go_env(GOBIN=str(gobin)), check=True
+        [find_go(), "install", f"{module}@{version}"], env=_go_env(GOBIN=str(gobin)), check=True
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(gobin / binary, target)
@@ -103,7 +87,7 @@ def go_install(module: str, version: str, binary: str, target: Path) -> Path:
 def module_dir(module: str, version: str) -> Path:
     """The module's source tree, downloaded through the Go module proxy into GOMODCACHE."""
     result = subprocess.run(
-        [_go(), "mod", "download", "-json", f"{module}@{version}"],
+        [find_go(), "mod", "download", "-json", f"{module}@{version}"],
         env=_go_env(),
         capture_output=True,
         text=True,
@@ -240,7 +224,11 @@ def find_tools(cache: Path | None = None) -> tuple[Tools, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.parse_args(argv)
-    tools = ensure_tools()
+    try:
+        tools = ensure_tools()
+    except (BuildError, subprocess.CalledProcessError) as error:
+        print(f"k8s_tools: {error}", file=sys.stderr)
+        return 1
     print(f"kustomize    {tools.kustomize}")
     print(f"kubeconform  {tools.kubeconform}")
     print(f"schemas      {tools.schemas}")

@@ -25,6 +25,8 @@ CORE = (
     "_containment",
     "_delivery",
     "_discards",
+    "_encodable",
+    "_exceptions",
     "_extensions",
     "_json",
     "_recipients",

@@ -43,8 +43,8 @@ def _spans(matrix: dict[str, Any]) -> dict[str, float]:
     return {key: samples["spans_per_call"] for key, samples in matrix["samples"].items()}
 
 
-def test_every_configuration_of_both_clients_produces_its_spans(results: dict[str, Any]) -> None:
-    assert [matrix["library"] for matrix in results["matrices"]] == ["httpx", "requests"]
+def test_every_configuration_of_every_client_produces_its_spans(results: dict[str, Any]) -> None:
+    assert [matrix["library"] for matrix in results["matrices"]] == ["httpx", "requests", "aiohttp"]
     for matrix in results["matrices"]:
         assert _spans(matrix) == EXPECTED_SPANS
         for samples in matrix["samples"].values():
@@ -66,6 +66,23 @@ def test_async_and_body_sizes_compare_bare_with_wecom(results: dict[str, Any]) -
     ]
     for matrix in [results["in_flight"], *results["bodies"]]:
         assert _spans(matrix) == {"a": 0, "c": 1}
+
+
+def test_callback_middleware_rows_compare_the_bare_app_with_the_middleware(
+    results: dict[str, Any],
+) -> None:
+    titles = [matrix["title"] for matrix in results["callbacks"]]
+    assert titles == [
+        "Flask (WSGI): template-card click",
+        "Flask (WSGI): ordinary POST",
+        "Starlette (ASGI): template-card click",
+        "Starlette (ASGI): ordinary POST",
+    ]
+    clicks, ordinary = results["callbacks"][0::2], results["callbacks"][1::2]
+    for matrix in clicks:
+        assert _spans(matrix) == {"a": 0, "c": 1, "u": 1}  # one SERVER span per callback
+    for matrix in ordinary:
+        assert _spans(matrix) == {"a": 0, "p": 0}  # passed through, never recorded
 
 
 def test_memory_series_and_profile_sections_are_reported(results: dict[str, Any]) -> None:

@@ -140,3 +140,12 @@ def test_asgi_receive_error_is_replayed_after_the_messages_that_arrived() -> Non
     assert seen == [first]
     assert seen[0] is first
     assert error is failure
+
+
+def test_asgi_disconnect_during_the_body_reaches_the_app() -> None:
+    first = {"type": "http.request", "body": b"<xml>", "more_body": True}
+    disconnect = {"type": "http.disconnect"}
+    seen, error = run_asgi([first, disconnect])
+    assert error is None
+    assert seen == [first, disconnect]
+    assert seen[1] is disconnect

@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 import pytest
@@ -32,9 +33,10 @@ def run_demo(*args: str, endpoint: str | None = None) -> subprocess.CompletedPro
     if endpoint is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     command = [sys.executable, "-m", "opentelemetry.instrumentation.wecom.cli", "demo", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False
-    )
+    with tempfile.TemporaryDirectory() as cwd:  # where the demo writes its HTML report
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=cwd, check=False
+        )
 
 
 def summary_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -97,6 +99,34 @@ def test_top_errcodes_are_explained_with_trace_ids(summary: dict[str, Any]) -> N
     assert set(summary["failed_trace_ids"]) >= {t for r in top.values() for t in r["trace_ids"]}
 
 
+def test_the_incident_shows_a_retry_chain_a_refresh_and_silent_discards(
+    summary: dict[str, Any],
+) -> None:
+    chains = summary["chains"]
+    retries = {(r["wecom.api"], r["wecom.retry.reason"]): r["count"] for r in chains["retries"]}
+    assert any(reason == "42001" for _, reason in retries)  # resent after the token expiry
+    refreshes = {
+        (r["wecom.token.refresh.reason"], r["wecom.status"]): r["count"]
+        for r in chains["token_refreshes"]
+    }
+    assert refreshes.get(("42001", "ok"), 0) >= 1  # gettoken because of the 42001
+    assert refreshes.get(("proactive", "ok"), 0) >= 1  # the first token of each client
+    example = chains["retry_chains"][0]
+    assert (example["refresh_reason"], example["reason"], example["attempt"]) == (
+        "42001",
+        "42001",
+        1,
+    )
+    assert re.fullmatch("[0-9a-f]{32}", example["trace_id"])
+    # The page storm goes over 30 a minute to one member: WeCom (the mock) discards the
+    # excess with errcode 0, and the instrumentation counts exactly what it discarded.
+    discards = chains["silent_discards"]
+    assert discards["counted"] == discards["mock_discarded"] >= 6
+    assert {row["wecom.message.limit"] for row in discards["by_app"]} == {"member_per_minute"}
+    person_times = {(r["wecom.recipient.kind"]): r["count"] for r in chains["person_times"]}
+    assert person_times["user"] >= 36
+
+
 def test_no_collector_configured_means_no_export(summary: dict[str, Any]) -> None:
     assert summary["telemetry"] == {"otlp_endpoint": None, "delivered": None}
 
@@ -148,6 +178,8 @@ def test_unreachable_collector_one_warning_and_the_summary() -> None:
     assert "Top errcodes" in result.stdout
     assert explain(60020).meaning.split("(")[0].strip() in result.stdout
     assert "could NOT be sent" in result.stdout
+    assert "repeated after 42001" in result.stdout
+    assert "Silent discards" in result.stdout
 
 
 def test_text_summary_tells_where_to_look(summary: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ def incident(apis: int = 3, traces: int = 5) -> Diagnosis:
         trace_ids=(TRACE_NAMES["ip_not_trusted"],),
         remediation="Add 203.0.113.7 to the app's trusted IPs (WeCom admin console > the app "
         "> Trusted IP), or route the calls through an egress that is on the list.",
-        details={"egress_ip": "203.0.113.7"},
+        details={"egress_ip": "203.0.113.7", "title": "egress IP not trusted by WeCom"},
     )
     expired = Finding(
         cause="token_expired",

@@ -34,8 +34,16 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
-from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
+from opentelemetry.instrumentation.wecom.testing import (
+    Directory,
+    MockWeComServer,
+    wechatpy_client,
+)
 
+# Messages go to a different member each time: WeCom delivers at most 30 a minute from one app
+# to one member and silently discards the rest, which a healthy app must not do.
+MEMBERS = tuple(f"member{index:03d}" for index in range(240))
+DIRECTORY = Directory(users=(*Directory().users, *MEMBERS))
 # The interval the e2e stack's SDKs export at (the bundled default is 60 s).
 METRIC_EXPORT_MS = 500
 SPAN_DELAY_MS = 200
@@ -131,26 +139,32 @@ class Traffic:
     mock: MockWeComServer
     raw: RawClient
     wechatpy: Any = None
-    recipients: str = "zhangsan|lisi"
+    recipients: str = ""  # extra recipients of the httpx client's messages
     msgtype: str = "text"
     extra: list[Callable[[], object]] = field(default_factory=list)
     calls: int = 0
     failed: int = 0
+    sent: int = 0
 
     def __post_init__(self) -> None:
         self.wechatpy = wechatpy_client(self.mock, timeout=5)
+
+    def member(self) -> str:
+        """The next member to message (each gets a message every 60 s or so)."""
+        self.sent += 1
+        return MEMBERS[self.sent % len(MEMBERS)]
 
     def operations(self) -> Iterator[Callable[[], object]]:
         agent = self.mock.agent_id
         yield lambda: self.wechatpy.user.get("lisi")
         yield lambda: self.raw.call("GET", "department/list")
         yield lambda: self._send_raw(agent)
-        yield lambda: self.wechatpy.message.send_text(agent, "wangwu", "hello")
+        yield lambda: self.wechatpy.message.send_text(agent, self.member(), "hello")
         yield from self.extra
 
     def _send_raw(self, agent: int) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "touser": self.recipients,
+            "touser": "|".join(filter(None, (self.member(), self.recipients))),
             "msgtype": self.msgtype,
             "agentid": agent,
             "text": {"content": "deploy finished"},
@@ -201,11 +215,12 @@ def _overfetch(mock: MockWeComServer, traffic: Traffic) -> None:
 def _rate_limited(mock: MockWeComServer, traffic: Traffic) -> None:
     mock.add_rate_limit(api="message/send", per_minute=20, block=60)
     agent = mock.agent_id
-    traffic.extra = [lambda: traffic.wechatpy.message.send_text(agent, "lisi", "burst")] * 3
+    burst = [lambda: traffic.wechatpy.message.send_text(agent, traffic.member(), "burst")]
+    traffic.extra = burst * 3
 
 
 def _recipients(mock: MockWeComServer, traffic: Traffic) -> None:
-    traffic.recipients = "zhangsan|ghost1|ghost2"
+    traffic.recipients = "ghost1|ghost2"
     agent = mock.agent_id
     traffic.extra = [lambda: traffic.wechatpy.message.send_text(agent, "ghost3|ghost4", "hi")]
 
@@ -274,7 +289,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--start-at", type=float, default=0.0, help="unix time to start at")
     args = parser.parse_args(argv)
 
-    with MockWeComServer(seed=11) as mock:
+    with MockWeComServer(seed=11, directory=DIRECTORY) as mock:
         telemetry = Telemetry(args.service, "1.4.0", args.otlp, mock)
         raw = RawClient(mock)
         traffic = Traffic(mock, raw)

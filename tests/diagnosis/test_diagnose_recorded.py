@@ -25,9 +25,9 @@ from tests.diagnosis.recorded import Recording, closed_port_url, names, serve
 from tests.diagnosis.replay import replay_server
 
 SCENARIOS = [name for name in names() if name in CAUSES]
-#: The most requests one diagnosis may make: 12 to Prometheus; per finding 2 searches and
+#: The most requests one diagnosis may make: 13 to Prometheus; per finding 2 searches and
 #: the traces they return (5 each) for at most 8 findings.
-MAX_PROMETHEUS_QUERIES = 12
+MAX_PROMETHEUS_QUERIES = 13
 MAX_TRACE_REQUESTS = 8 * 2 * (1 + 5)
 
 

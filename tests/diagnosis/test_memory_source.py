@@ -6,9 +6,11 @@ injection; a :class:`SpanKeeper` on the real SDK keeps the spans.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +24,12 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
     Diagnosis,
     MemorySource,
     SpanKeeper,
+    TraceView,
     diagnose,
+    render_html,
+    render_text,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._source import TraceQuery
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 
 SERVICE = "memory-app"
@@ -145,3 +151,115 @@ def test_a_healthy_process_is_healthy(app: App) -> None:
     assert found.healthy
     assert found.findings == ()
     assert found.calls == 11
+
+
+def test_deliveries_wecom_discards_silently_are_a_rate_limit(app: App) -> None:
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        token = app.mock.access_token()
+        for index in range(35):  # WeCom delivers 30 a minute from one app to one member
+            body = http.post(
+                "message/send",
+                params={"access_token": token},
+                json={
+                    "touser": "lisi",
+                    "msgtype": "text",
+                    "agentid": app.mock.agent_id,
+                    "text": {"content": f"alert {index}"},
+                },
+            ).json()
+            assert body["errcode"] == 0
+    found = app.diagnosis()
+    first = found.findings[0]
+    assert found.failed_calls == 0
+    assert first.cause == "rate_limited"
+    assert first.severity == "warning"
+    assert first.details["discarded_deliveries"] == 5
+    assert "30 messages a minute" in first.remediation
+
+
+def test_an_empty_window_says_so_and_is_healthy(app: App) -> None:
+    with httpx.Client(base_url=app.mock.api_base_url) as http:
+        http.get("department/list", params={"access_token": app.mock.access_token()})
+    earlier = app.started - 3600
+    source = MemorySource(app.keeper.spans())
+    found = diagnose(
+        source, service=SERVICE, start=earlier, end=earlier + 600, clock=lambda: app.started
+    )
+    assert found.calls == 0
+    assert found.findings == ()
+    assert found.healthy
+    assert any(note.startswith("no WeCom calls from memory-app") for note in found.notes)
+
+
+def test_no_secret_reaches_the_report_even_from_a_foreign_span(app: App) -> None:
+    secret = "Zm9vYmFyYmF6cXV4c2VjcmV0"
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
+    provider.add_span_processor(app.keeper)
+    tracer = provider.get_tracer("some-other-instrumentation")
+    for _ in range(3):
+        with tracer.start_as_current_span("wecom user/get") as span:
+            span.set_attributes(
+                {
+                    "wecom.api": "user/get",
+                    "wecom.status": "business_error",
+                    "wecom.errcode": 60020,
+                    "error.type": "60020",
+                    "wecom.errmsg": f"not allow to access from your ip, from ip: 1.2.3.4 "
+                    f"access_token={secret}",
+                    "url.full": f"https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token={secret}",
+                }
+            )
+    found = app.diagnosis()
+    assert found.findings[0].cause == "ip_not_trusted"
+    assert found.findings[0].trace_ids
+    document = json.dumps(found.to_dict())
+    assert secret not in document
+    assert "access_token=REDACTED" in document
+    assert secret not in render_text(found)
+    assert secret not in render_html(found)
+
+
+class _LaggingSource:
+    """The in-memory source as a backend that shows data ``lag`` seconds late would be searched.
+
+    Only ``lag()`` differs; every trace search the engine makes is kept for the test to read.
+    """
+
+    def __init__(self, inner: MemorySource, lag: float) -> None:
+        self._inner = inner
+        self._lag = lag
+        self.searches: list[TraceQuery] = []
+
+    def lag(self) -> float:
+        return self._lag
+
+    def traces(self, query: TraceQuery) -> Sequence[TraceView]:
+        self.searches.append(query)
+        return self._inner.traces(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_trace_searches_start_the_data_lag_before_the_first_anomalous_step(app: App) -> None:
+    client = wechatpy_client(app.mock, timeout=5)
+    client.user.get("lisi")
+    app.mock.inject(api="*", errcode=60020)
+    first_failure = time.time()
+    for _ in range(6):
+        with pytest.raises(Exception, match="60020"):
+            client.user.get("lisi")
+    end = time.time() + 1
+    lag = 20.0
+    source = _LaggingSource(MemorySource(app.keeper.spans()), lag)
+    found = diagnose(
+        source,  # type: ignore[arg-type]
+        service=SERVICE,
+        start=app.started - 600,
+        end=end,
+        clock=lambda: end + lag,
+    )
+    assert found.findings[0].cause == "ip_not_trusted"
+    assert source.searches, "the engine searched no example traces"
+    assert all(query.start <= first_failure - lag for query in source.searches)
+    assert found.findings[0].trace_ids

@@ -55,6 +55,9 @@ def test_text_starts_with_the_verdict_then_findings_most_likely_first() -> None:
         "160 failed (25 %)"
     )
     heads = [line for line in lines if re.match(r"\d\. \[", line)]
+    assert heads[0].startswith(
+        "1. [critical] ip_not_trusted (egress IP not trusted by WeCom)  WeCom refuses"
+    )
     assert [h.split()[1:3] for h in heads] == [
         ["[critical]", "ip_not_trusted"],
         ["[warning]", "token_expired"],
@@ -73,6 +76,7 @@ def test_text_finding_has_window_apis_errcodes_impact_evidence_traces_and_fix() 
     assert "   evidence   - sum(increase(" in first
     assert "              - errmsg of trace 437267e8" in first
     assert "   details    egress_ip: 203.0.113.7" in first
+    assert "title:" not in first  # it is in the heading
     assert f"   traces     {TRACE_NAMES['ip_not_trusted']}" in first
     assert "   fix        Add 203.0.113.7 to the app's trusted IPs" in first
     second = text.split("\n2. ", 1)[1].split("\n3. ", 1)[0]
@@ -253,6 +257,15 @@ def test_html_has_every_part_of_the_report() -> None:
     assert "ReadError: [Errno 104] Connection reset by peer" in text  # event
     assert f'href="#trace-{TRACE_NAMES["ip_not_trusted"]}"' in html
     assert "(not in this report:" in text  # trace ids without a fetched trace
+    assert "<code>ip_not_trusted</code> — egress IP not trusted by WeCom</h3>" in html
+
+
+def test_html_unfolds_the_first_failed_span_of_each_example_trace() -> None:
+    html = render_html(incident())
+
+    # ip_not_trusted, token_refresh and network_error each have one failed span; the partial
+    # failure and the healthy trace none.
+    assert html.count('<details class="status-error" open>') == 3
 
 
 def test_html_escapes_hostile_text_and_scrubs_secrets() -> None:

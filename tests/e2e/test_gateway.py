@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 from tests._support import require
@@ -60,12 +61,29 @@ class Agent:
     otlp_http: str
     metrics_url: str
 
-    def backends(self) -> float:
-        """The size of the load balancer's hash ring, from the agent's own metrics."""
+    def ring_updates(self) -> float:
+        """How many times a load balancer's hash ring changed, from the agent's own metrics.
+
+        One series for all the agent's load balancers (one per exporter and signal), so a
+        change of the gateway list shows as one update per balancer.
+        """
         for line in get_text(self.metrics_url).splitlines():
-            if line.startswith("otelcol_loadbalancer_num_backends{"):
+            if line.startswith("otelcol_loadbalancer_num_backend_updates{"):
                 return float(line.rsplit(" ", 1)[1])
-        return -1
+        return 0
+
+
+def balancers() -> int:
+    """The agent's load balancers: one per load_balancing exporter and signal it serves."""
+    agent = yaml.safe_load(bundle("gateway", "agent.yaml").read_text(encoding="utf-8"))
+    return len(
+        {
+            (exporter, pipeline.split("/")[0])
+            for pipeline, spec in agent["service"]["pipelines"].items()
+            for exporter in spec["exporters"]
+            if exporter.split("/")[0] == "load_balancing"
+        }
+    )
 
 
 @dataclass
@@ -191,6 +209,7 @@ def pool(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Poo
                     "WECOM_OTEL_METRICS_PORT": str(metrics),
                     "WECOM_OTEL_JAEGER_OTLP_ENDPOINT": f"{HOST}:{stack.ports.jaeger_otlp_grpc}",
                     "WECOM_OTEL_STORAGE_DIR": str(state / name),
+                    "WECOM_OTEL_CALL_LOG_FILE": str(state / name / "wecom-calls.jsonl"),
                     "WECOM_OTEL_HTTP_CHECK_ENDPOINT": mock.base_url,
                 },
                 f"http://{HOST}:{health}/",
@@ -308,7 +327,7 @@ def test_static_agent_holds_a_dead_gateways_share_until_it_returns(pool: Pool) -
     try:
         app.request(traces=40, error_every=2)
         result = app.result()
-        made, errors = result["traces"], set(result["errors"])
+        made, errors = {**result["traces"], app.setup_trace: 2}, set(result["errors"])
         during = pool.settled(app.service)
         assert_whole(during, made)
         assert set(by_gateway(during)) == {"gateway-a"}, "traffic reached the dead gateway"
@@ -346,22 +365,25 @@ def test_dns_agent_moves_traffic_off_a_dead_gateway(pool: Pool) -> None:
     )
     app = pool.app("dns-failover", agent)
     try:
-        assert poll(agent.backends, lambda n: n == 2, timeout=20) == 2
+        # Each balancer starts from the resolved list: both gateways.
+        assert poll(agent.ring_updates, lambda n: n >= balancers(), timeout=20) == balancers()
         app.request(traces=30, error_every=2)
-        before = app.result()
+        before = {**app.result()["traces"], app.setup_trace: 2}
         found = pool.settled(app.service)
-        assert_whole(found, before["traces"])
+        assert_whole(found, before)
         assert set(by_gateway(found)) == set(GATEWAYS), (
             "the resolved name did not give both gateways"
         )
 
         pool.gateways["gateway-b"].kill()
         write_hosts(hosts, GATEWAY_DNS_NAME, GATEWAY_HOSTS[:1])
-        # Go re-reads /etc/hosts at most every 5 s; the resolver asks every second.
-        assert poll(agent.backends, lambda n: n == 1, timeout=30) == 1, agent.process.tail()
+        # Go re-reads /etc/hosts at most every 5 s; the resolvers ask every second. Every balancer
+        # must have dropped the dead gateway before the next orders are sent.
+        updated = poll(agent.ring_updates, lambda n: n >= 2 * balancers(), timeout=30)
+        assert updated == 2 * balancers(), agent.process.tail()
         app.request(traces=30, error_every=2)
         after = app.result()
-        made = {**before["traces"], **after["traces"]}
+        made = {**before, **after["traces"]}
         errors = set(after["errors"])
         found = pool.wait_for_whole(app.service, made, errors)
         assert errors <= set(found), "error traces sent after the dead gateway left DNS were lost"

@@ -40,8 +40,14 @@ def test_a_60020_trace_is_found_by_errcode_and_drawn_by_wecom_otel_trace(
             {"wecom.errcode": "60020"},
         )
 
-    found = poll(search, bool, timeout=30)
+    # The error span reaches Jaeger first (the collector's fast path for error spans); its
+    # parent follows when tail sampling decides on the whole trace: wait for both.
+    def complete(traces: list[TraceView]) -> bool:
+        return bool(traces) and any(s.name == "look up the on-call person" for s in traces[0].spans)
+
+    found = poll(search, complete, timeout=30)
     assert len(found) == 1, "Jaeger did not return the 60020 trace"
+    assert complete(found), "the 60020 trace never became complete in Jaeger"
     (trace,) = found
     failed = next(span for span in trace.spans if span.attributes.get("wecom.errcode") == 60020)
     assert failed.resource["service.version"] == "7.1.0"

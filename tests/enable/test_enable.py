@@ -208,10 +208,19 @@ def test_already_instrumented_keeps_the_instrumentation(run_child: Any, http_rec
     assert set(_wecom_spans(http_receiver)) == set(API_ERRCODES)
 
 
-def test_malformed_option_is_a_clear_error(run_child: Any) -> None:
-    child = run_child({"enable": {"max_apis": -1}})
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"max_apis": -1}, "max_apis must be a non-negative integer, got -1"),
+        ({"retry_window": -1}, "retry_window must be a non-negative number of seconds, got -1"),
+    ],
+)
+def test_malformed_option_is_a_clear_error(
+    run_child: Any, option: dict[str, Any], message: str
+) -> None:
+    child = run_child({"enable": option})
     assert child.returncode != 0
-    assert "ValueError: max_apis must be a non-negative integer, got -1" in child.stderr
+    assert f"ValueError: {message}" in child.stderr
 
 
 def test_without_the_sdk_extra(run_child: Any) -> None:

@@ -52,7 +52,7 @@ def wecom(spans: list[dict[str, Any]], api: str | None = None) -> list[dict[str,
     return [
         s
         for s in spans
-        if s["name"].startswith("wecom ") and (api is None or s["attributes"]["wecom.api"] == api)
+        if "wecom.api" in s["attributes"] and (api is None or s["attributes"]["wecom.api"] == api)
     ]
 
 
@@ -149,6 +149,12 @@ def test_web_app_self_test() -> None:
         by_name(spans, "handle callback text")["context"]["trace_id"],
         callback["context"]["trace_id"],
     }
+    # The one-line middleware: each callback is a SERVER span, the parent of the app's own.
+    for event in ("url_verification", "text", "click"):
+        server_span = by_name(spans, f"wecom callback {event}")
+        assert server_span["kind"] == "SpanKind.SERVER"
+        assert server_span["attributes"]["wecom.callback.outcome"] == "ok"
+    assert callback["parent_id"] == by_name(spans, "wecom callback click")["context"]["span_id"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("[!_]*.py")))

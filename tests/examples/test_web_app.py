@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from werkzeug.serving import make_server
 
 from opentelemetry.instrumentation.wecom import WeComInstrumentor
@@ -131,3 +133,52 @@ def test_notify_route_sends_through_wecom(
     assert denied.json() == {"errcode": 60020}
     errcodes = [s.attributes["wecom.errcode"] for s in wecom_spans(spans) if s.attributes]
     assert errcodes == [0, 0, 60020]
+
+
+def test_callbacks_are_server_spans_parenting_the_reply(
+    web_app: ModuleType,
+    mock: MockWeComServer,
+    spans: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The example's one-line middleware records to the global providers, as enable() sets."""
+    from opentelemetry import trace
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    setup = importlib.import_module("_setup")
+    w = setup.WeCom(
+        mock.api_base_url,
+        mock.corp_id,
+        mock.corp_secret,
+        mock.agent_id,
+        mock.webhook_key,
+        [mock.host],
+        mock,
+    )
+    server = make_server("127.0.0.1", 0, web_app.create_app(w), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        assert (
+            simulator(web_app, mock, url).push_event("click", "lisi", EventKey="oncall").delivered
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    deadline = time.monotonic() + 10  # the server ends the span once it has sent the answer
+    while time.monotonic() < deadline and not any(
+        s.name == "wecom callback click" for s in spans.get_finished_spans()
+    ):
+        time.sleep(0.005)
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    callback = by_name["wecom callback click"]
+    assert callback.kind is SpanKind.SERVER
+    assert (callback.attributes or {})["wecom.callback.outcome"] == "ok"
+    handle = by_name["handle callback click"]
+    assert handle.parent is not None
+    assert handle.parent.span_id == callback.context.span_id
+    send = by_name["wecom message/send"]
+    assert send.context.trace_id == callback.context.trace_id

@@ -192,6 +192,19 @@ def test_connection_reset(instrumented: Telemetry, mock: MockWeComServer) -> Non
     assert instrumented.duration_count() == 1
 
 
+def test_exception_event_lies_within_its_span(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    mock.inject(api="user/get", reset=True)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{mock.api_base_url}user/get", params={"access_token": "t", "userid": "x"})
+    span = instrumented.wecom_spans()[-1]
+    (event,) = [e for e in span.events if e.name == "exception"]
+    assert span.start_time is not None
+    assert span.end_time is not None
+    assert span.start_time <= event.timestamp <= span.end_time
+
+
 def test_timeout_on_a_hanging_api(instrumented: Telemetry, mock: MockWeComServer) -> None:
     mock.inject(api="user/get", hang=5)
     with pytest.raises(httpx.ReadTimeout):

@@ -200,3 +200,35 @@ def test_agent_ids_on_metrics_are_capped() -> None:
         1,
         "_OTHER",
     ]
+
+
+def test_aiohttp_sends_are_counted_like_the_others(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    import asyncio
+
+    import aiohttp
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            reply = await session.get(
+                f"{mock.api_base_url}gettoken",
+                params={"corpid": mock.corp_id, "corpsecret": mock.corp_secret},
+            )
+            token = (await reply.json())["access_token"]
+            body = {"touser": "lisi", "msgtype": "text", "agentid": mock.agent_id}
+            body["text"] = {"content": "hi"}
+            for _ in range(31):
+                reply = await session.post(
+                    f"{mock.api_base_url}message/send", params={"access_token": token}, json=body
+                )
+                await reply.json()
+
+    asyncio.run(main())
+    assert mock.deliveries().discarded == {"member_per_minute": 1}
+    assert counts(instrumented, "wecom.message.discarded", "wecom.message.limit") == {
+        ("member_per_minute",): 1
+    }
+    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {
+        ("user",): 31
+    }

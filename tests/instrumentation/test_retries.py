@@ -336,3 +336,24 @@ def test_asyncio_tasks_without_spans_are_separate_chains(
     spans = chained.spans("wecom user/get")
     assert [attrs(s)["wecom.errcode"] for s in spans] == [-1, 0, 0]
     assert not any("wecom.retry.attempt" in attrs(s) for s in spans)
+
+
+def test_a_broken_tracker_costs_its_marks_never_the_call(
+    chained: Telemetry, mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.instrumentation.wecom._retries import RetryChains
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("tracker bug")
+
+    monkeypatch.setattr(RetryChains, "idle", property(lambda self: False))  # always consulted
+    monkeypatch.setattr(RetryChains, "begin", broken)
+    monkeypatch.setattr(RetryChains, "failed", broken)
+    client = wechatpy_client(mock, timeout=5)
+    client.user.get("lisi")
+    mock.expire_tokens()
+    assert client.user.get("lisi")["userid"] == "lisi"  # refreshed and retried by wechatpy
+    spans = chained.wecom_spans()
+    assert [s.name for s in spans][-3:] == ["wecom user/get", "wecom gettoken", "wecom user/get"]
+    assert not any("wecom.retry.attempt" in attrs(s) for s in spans)
+    assert chained.duration_count() == len(spans)

@@ -10,6 +10,7 @@ body is searched: the cost is the same for 100 bytes and for 10 MB.
 from __future__ import annotations
 
 import json
+import re
 from typing import Final, NamedTuple, Optional
 
 WINDOW: Final = 4096
@@ -20,7 +21,13 @@ _SNIFF_BYTES: Final = 64
 _ERRCODE_KEY: Final = b'"errcode"'
 _ERRMSG_KEY: Final = b'"errmsg"'
 _WHITESPACE: Final = b" \t\r\n"
+_BOM: Final = b"\xef\xbb\xbf"
+"""A UTF-8 byte-order mark: JSON parsers (``json.loads`` of bytes) skip it, so does the scan."""
 _DIGITS: Final = b"0123456789"
+_MAX_DIGITS: Final = 64
+"""An integer member longer than this is not a number WeCom sent: no value rather than a cut one."""
+_NUMBER_ENDS: Final = b" \t\r\n,}]"
+_INTEGER: Final = re.compile(rf"-?[0-9]{{1,{_MAX_DIGITS}}}")
 _MAX_ERRMSG_BYTES: Final = 1024
 _DECODER: Final = json.JSONDecoder()
 
@@ -50,6 +57,8 @@ def looks_like_json(content_type: Optional[str], head: bytes) -> bool:
     """
     if content_type and not is_textual(media_type(content_type)):
         return False
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
     return head.lstrip(_WHITESPACE)[:1] == b"{"
 
 
@@ -117,22 +126,32 @@ def _skip_colon(window: bytes, index: int) -> Optional[int]:
 
 
 def _int_at(window: bytes, index: int) -> Optional[int]:
-    """Parse ``: 42001`` or ``: "42001"`` starting at ``index``."""
+    """Parse ``: 42001`` or ``: "42001"`` starting at ``index``.
+
+    The whole integer or nothing: a number with a fraction or an exponent
+    (``1.5``, ``1e30``) is not an integer, one followed by anything but what may
+    follow a JSON value is not a number, and one that runs to the end of the
+    window may have been cut by it.
+    """
     found = _skip_colon(window, index)
     if found is None:
         return None
     index = found
     end = len(window)
-    if index < end and window[index] == 0x22:  # '"': some gateways quote the number
+    quoted = index < end and window[index] == 0x22  # '"': some gateways quote the number
+    if quoted:
         index += 1
     start = index
     if index < end and window[index] == 0x2D:  # '-'
         index += 1
     digits_start = index
-    while index < end and window[index] in _DIGITS and index - digits_start < 12:
+    while index < end and window[index] in _DIGITS and index - digits_start <= _MAX_DIGITS:
         index += 1
-    if index == digits_start:
+    digits = index - digits_start
+    if digits == 0 or digits > _MAX_DIGITS or index >= end:
         return None
+    if window[index] not in (b'"' if quoted else _NUMBER_ENDS):
+        return None  # 1.5, 1e30, 12ab, "12 ...
     return int(window[start:index])
 
 
@@ -152,11 +171,17 @@ def _errmsg_in(window: bytes) -> Optional[str]:
 
 
 def outcome_of_fields(errcode: object, errmsg: object) -> BodyOutcome:
-    """The outcome carried by ``errcode``/``errmsg`` values of a parsed body or an SDK object."""
-    if isinstance(errcode, bool) or errcode is None:
+    """The outcome carried by ``errcode``/``errmsg`` values of a parsed body or an SDK object.
+
+    The same rule as the byte scan: an integer, or a string holding one; a float,
+    a boolean or anything else is no errcode.
+    """
+    if isinstance(errcode, bool):
         return NO_OUTCOME
-    try:
-        code = int(errcode)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    if isinstance(errcode, int):
+        code = errcode
+    elif isinstance(errcode, str) and _INTEGER.fullmatch(errcode):
+        code = int(errcode)
+    else:
         return NO_OUTCOME
     return BodyOutcome(code, errmsg if isinstance(errmsg, str) else None)

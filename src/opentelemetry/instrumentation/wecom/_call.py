@@ -12,8 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-import traceback
-from collections.abc import Awaitable, Hashable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import Token
 from typing import Any, Callable, Final, NamedTuple, Optional, TypeVar
@@ -27,17 +26,17 @@ from opentelemetry import context, trace
 from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
+from opentelemetry.instrumentation.wecom._encodable import encodable_attributes, encodable_text
+from opentelemetry.instrumentation.wecom._exceptions import exception_event_attributes
 from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
 from opentelemetry.instrumentation.wecom._retries import (
     NOTHING,
     TOKEN_APIS,
+    CallInChain,
     ChainStart,
-    Fingerprint,
     Refresh,
-    chain_key,
-    request_fingerprint,
     start_chain,
 )
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
@@ -97,16 +96,26 @@ def inside_call() -> bool:
     return context.get_value(_ACTIVE_CALL_KEY) is not None
 
 
+@contextmanager
+def part_of_another_call() -> Iterator[None]:
+    """Mark the context: the HTTP requests made here (the redirect hops of a request
+    to another host) belong to that request and are never WeCom calls of their own.
+    """
+    token = context.attach(context.set_value(_ACTIVE_CALL_KEY, True))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
 class WeComCall:
     """A WeCom API call in flight. Built by :meth:`begin`, ended by one ``finish_*`` method."""
 
     __slots__ = (
         "_chain",
-        "_enclosing",
         "_ended",
         "_extension",
-        "_method",
-        "_parent",
+        "_in_chain",
         "_quiets_http",
         "_request_body",
         "_scope",
@@ -136,11 +145,9 @@ class WeComCall:
         self._scope: Optional[_Scope] = None
         self._quiets_http = not telemetry.settings.keep_http_spans
         self._ended = False
-        self._method: Optional[str] = None
         self._request_body: Optional[RequestBody] = None
-        self._parent: Optional[Context] = None
+        self._in_chain: Optional[CallInChain] = None
         self._chain: Optional[ChainStart] = None
-        self._enclosing: Optional[_Scope] = None
 
     @classmethod
     def begin(
@@ -171,29 +178,32 @@ class WeComCall:
         if target is not None:
             attributes[attr.SERVER_ADDRESS] = target.host
             attributes[attr.SERVER_PORT] = target.port
-        chain = None
-        links = None
+        in_chain = chain = links = None
         if telemetry.retry_chains.enabled:
-            chain = _start_chain(
-                telemetry, api, parent, enclosing, method=method, target=target, body=request_body
+            in_chain = CallInChain(
+                parent,
+                enclosing.chain if enclosing is not None else 0,
+                method=method,
+                target=target,
+                body=request_body,
+                extra_secrets=telemetry.settings.extra_redact_params,
             )
+            chain = _start_chain(telemetry, api, in_chain, enclosing)
             if chain is not None and chain is not NOTHING:
                 links = _mark_chain(chain, attributes)
         start_ns = time.time_ns()
         span = telemetry.tracer.start_span(
-            f"wecom {api}",
+            encodable_text(f"wecom {api}"),
             kind=SpanKind.CLIENT,
-            attributes=attributes,
+            attributes=encodable_attributes(attributes),
             links=links,
             start_time=start_ns,
         )
         extension = extension_for(api)
         call = cls(telemetry, api, span, start_ns, target=target, extension=extension)
-        call._method = method
         call._request_body = request_body
-        call._parent = parent
+        call._in_chain = in_chain
         call._chain = chain
-        call._enclosing = enclosing
         if opens_scope:
             call._scope = _Scope(api, chain.refresh if chain is not None else None)
             call._quiets_http = False
@@ -210,7 +220,7 @@ class WeComCall:
             )
         if self._extension is not None and request_body is not None:
             self._run_hook(self._extension.before_call, request_body, attributes)
-        self.span.set_attributes(attributes)
+        self.span.set_attributes(encodable_attributes(attributes))
 
     @contained
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
@@ -323,7 +333,7 @@ class WeComCall:
     def count_invalid_recipients(self, kind: str, count: int) -> None:
         """Record recipients WeCom dropped from an accepted message (used by extensions)."""
         self.telemetry.invalid_recipients.add(
-            count, {attr.WECOM_API: self.api, attr.WECOM_RECIPIENT_KIND: kind}
+            count, encodable_attributes({attr.WECOM_API: self.api, attr.WECOM_RECIPIENT_KIND: kind})
         )
 
     def _finish(
@@ -362,6 +372,7 @@ class WeComCall:
                     status_code=status_code,
                     exception=exception,
                     attributes=attributes,
+                    end_ns=end_ns,
                 )
         finally:
             span.end(end_time=end_ns)
@@ -377,21 +388,13 @@ class WeComCall:
                 metric_attributes[attr.WECOM_ERRCODE] = errcode
             if judged.error_type is not None:
                 metric_attributes[attr.ERROR_TYPE] = judged.error_type
-            self.telemetry.duration.record(duration_s, metric_attributes)
+            self.telemetry.duration.record(duration_s, encodable_attributes(metric_attributes))
         if self.telemetry.settings.call_log:
             self._log(errcode, judged, duration_s)
 
     def request_bytes(self) -> Optional[bytes]:
         """The request body, if the client holds it in memory (never read from a stream)."""
         return self._request_body() if self._request_body is not None else None
-
-    def _fingerprint(self) -> Fingerprint:
-        return request_fingerprint(
-            self._method,
-            self.target,
-            self.request_bytes(),
-            self.telemetry.settings.extra_redact_params,
-        )
 
     @contained
     def _end_chain(self, judged: Verdict, errcode: Optional[int], records_point: bool) -> None:
@@ -413,29 +416,25 @@ class WeComCall:
             if judged.error_type is not None:
                 refresh[attr.ERROR_TYPE] = judged.error_type
             telemetry.token_refreshes.add(1, refresh)
-        if chain is None or self._parent is None:
+        in_chain = self._in_chain
+        if chain is None or in_chain is None:
             return  # retry chains are off
         chains = telemetry.retry_chains
         if judged.status == attr.STATUS_OK:
             if not chains.idle:
-                chains.succeeded(self._chain_key(), api, self._fingerprint)
+                chains.succeeded(in_chain.key(), api, in_chain.fingerprint)
             return
         business = judged.status == attr.STATUS_BUSINESS_ERROR and errcode is not None
         chains.failed(
-            self._chain_key(),
+            in_chain.key(),
             api,
             self.span.get_span_context(),
             attempt=chain.repeat.attempt if chain.repeat is not None else 0,
             reason=judged.error_type or judged.status,
-            fingerprint=self._fingerprint(),
+            fingerprint=in_chain.fingerprint(),
             auth_error=business and classify(errcode or 0)[0] == "auth",
             refresh=chain.refresh.reason if chain.refresh is not None else None,
         )
-
-    def _chain_key(self) -> Hashable:
-        scope = self._enclosing.chain if self._enclosing is not None else 0
-        parent = self._parent  # an empty Context is falsy: compare with None
-        return chain_key(parent if parent is not None else context.get_current(), scope)
 
     @contained
     def _judge(
@@ -464,6 +463,7 @@ class WeComCall:
         status_code: Optional[int],
         exception: Optional[BaseException],
         attributes: dict[str, AttributeValue],
+        end_ns: int,
     ) -> None:
         span = self.span
         attributes[attr.WECOM_STATUS] = judged.status
@@ -479,22 +479,13 @@ class WeComCall:
             attributes[attr.WECOM_ERROR_RETRYABLE] = retryable
         if judged.error_type is not None:
             attributes[attr.ERROR_TYPE] = judged.error_type
-        span.set_attributes(attributes)
+        span.set_attributes(encodable_attributes(attributes))
         if exception is not None:
-            span.add_event(attr.EXCEPTION_EVENT, self._exception_attributes(exception))
+            exception_attributes = exception_event_attributes(exception, self._scrub)
+            # Stamped with the call's end, when the exception was seen: never after the span.
+            span.add_event(attr.EXCEPTION_EVENT, exception_attributes, timestamp=end_ns)
         if judged.description is not None:
-            span.set_status(Status(StatusCode.ERROR, judged.description))
-
-    def _exception_attributes(self, exception: BaseException) -> dict[str, AttributeValue]:
-        stacktrace = "".join(
-            traceback.format_exception(type(exception), exception, exception.__traceback__)
-        )
-        return {
-            attr.EXCEPTION_TYPE: type(exception).__qualname__,
-            attr.EXCEPTION_MESSAGE: self._scrub(str(exception)),
-            attr.EXCEPTION_STACKTRACE: self._scrub(stacktrace),
-            attr.EXCEPTION_ESCAPED: True,
-        }
+            span.set_status(Status(StatusCode.ERROR, encodable_text(judged.description)))
 
     def _scrub(self, text: str) -> str:
         extra = self.telemetry.settings.extra_redact_params
@@ -523,26 +514,11 @@ class WeComCall:
 
 @contained
 def _start_chain(
-    telemetry: Telemetry,
-    api: str,
-    parent: Context,
-    enclosing: Optional[_Scope],
-    *,
-    method: Optional[str],
-    target: Optional[RequestTarget],
-    body: Optional[RequestBody],
+    telemetry: Telemetry, api: str, in_chain: CallInChain, enclosing: Optional[_Scope]
 ) -> ChainStart:
     """What the call's chain says about it: a repeat of a failed call, a token refresh reason."""
-    scope = enclosing.chain if enclosing is not None else 0
     inherited = enclosing.refresh if enclosing is not None and enclosing.api == api else None
-
-    def fingerprint() -> Fingerprint:
-        content = body() if body is not None else None
-        return request_fingerprint(method, target, content, telemetry.settings.extra_redact_params)
-
-    return start_chain(
-        telemetry.retry_chains, api, lambda: chain_key(parent, scope), fingerprint, inherited
-    )
+    return start_chain(telemetry.retry_chains, api, in_chain, inherited)
 
 
 @contained

@@ -55,7 +55,7 @@ class _Window:
         self.total = 0
 
     def advance(self, step: int) -> None:
-        """Forget the steps that have left the window by ``step``."""
+        """Forget the steps that have left the window by ``step`` (a later step than ``last``)."""
         counts = self.counts
         size = len(counts)
         if step - self.last >= size:
@@ -68,11 +68,7 @@ class _Window:
                 slot = old % size
                 self.total -= counts[slot]
                 counts[slot] = 0
-        self.last = max(self.last, step)
-
-    def add(self, step: int) -> None:
-        self.counts[step % len(self.counts)] += 1
-        self.total += 1
+        self.last = step
 
 
 class _Recipient:
@@ -83,17 +79,18 @@ class _Recipient:
     def __init__(self, limits: tuple[Limit, ...]) -> None:
         self.windows = tuple(_Window(limit.steps) for limit in limits)
 
-    def deliver(self, limits: tuple[Limit, ...], now: float) -> Optional[Limit]:
-        """Count one delivery at ``now``; the limit that discards it, or ``None`` if delivered."""
-        steps = []
-        for limit, window in zip(limits, self.windows):
-            step = int(now // limit.step_s)
-            window.advance(step)
-            steps.append(step)
+    def deliver(self, limits: tuple[Limit, ...], steps: tuple[int, ...]) -> Optional[Limit]:
+        """Count one delivery in ``steps`` (one per limit); the limit that discards it, if any."""
+        windows = self.windows
+        for limit, window, step in zip(limits, windows, steps):
+            if step > window.last:
+                window.advance(step)
             if window.total >= limit.allowed:
                 return limit
-        for step, window in zip(steps, self.windows):
-            window.add(step)
+        for window, step in zip(windows, steps):
+            counts = window.counts
+            counts[step % len(counts)] += 1
+            window.total += 1
         return None
 
 
@@ -137,6 +134,7 @@ class DeliveryLimits:
         recipients = self._recipients
         with self._lock:
             now = self._clock()
+            steps = tuple(int(now // limit.step_s) for limit in limits)
             for key in keys:
                 hashed = hash(key)
                 recipient = recipients.get(hashed)
@@ -147,7 +145,7 @@ class DeliveryLimits:
                         recipients.popitem(last=False)
                 else:
                     recipients.move_to_end(hashed)
-                limit = recipient.deliver(limits, now)
+                limit = recipient.deliver(limits, steps)
                 if limit is not None:
                     discarded[limit.name] = discarded.get(limit.name, 0) + 1
         return discarded

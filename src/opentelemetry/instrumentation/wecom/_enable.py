@@ -83,6 +83,8 @@ def enable(
     redact_params: Union[str, Iterable[str], None] = None,
     max_apis: Optional[int] = None,
     call_log: Optional[bool] = None,
+    retry_window: Optional[float] = None,
+    max_tracked_members: Optional[int] = None,
 ) -> TelemetrySetup:
     """Send WeCom traces and metrics to an OTLP collector, and instrument WeCom calls.
 
@@ -109,6 +111,8 @@ def enable(
         "redact_params": redact_params,
         "max_apis": max_apis,
         "call_log": call_log,
+        "retry_window": retry_window,
+        "max_tracked_members": max_tracked_members,
     }
     with _lock:
         if _current is not None:

@@ -27,9 +27,9 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Records every WeCom API call made through httpx, requests or aiohttp.
 
     ``instrument()`` accepts ``tracer_provider``, ``meter_provider``, ``hosts``,
-    ``keep_http_spans``, ``redact_params``, ``max_apis`` and ``call_log``; each
-    falls back to its ``OTEL_PYTHON_WECOM_*`` environment variable
-    (docs/configuration.md).
+    ``keep_http_spans``, ``redact_params``, ``max_apis``, ``call_log``, ``retry_window``
+    and ``max_tracked_members``; each falls back to its ``OTEL_PYTHON_WECOM_*``
+    environment variable (docs/configuration.md).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -56,6 +56,12 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_function_wrapper(
                 "requests.sessions", "Session.send", _requests.send_wrapper(telemetry)
             )
+            # Redirect hops belong to the app's request, whichever host they go to.
+            wrap_function_wrapper(
+                "requests.sessions",
+                "Session.resolve_redirects",
+                _requests.redirects_wrapper(telemetry),
+            )
             if _installed("opentelemetry.instrumentation.requests"):
                 # Only to silence the stock requests instrumentation for WeCom URLs.
                 wrap_function_wrapper(
@@ -81,6 +87,7 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             import requests.sessions  # noqa: PLC0415
 
             unwrap(requests.sessions.Session, "send")
+            unwrap(requests.sessions.Session, "resolve_redirects")
             if _installed("opentelemetry.instrumentation.requests"):
                 unwrap(requests.sessions.Session, "request")
 

@@ -16,6 +16,6 @@ def small_json_object(body: Union[bytes, str, None]) -> Optional[Mapping[str, An
         return None
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     return value if isinstance(value, dict) else None

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Callable, Final, NamedTuple, Optional
+from typing import Callable, Final, NamedTuple, Optional, Union
 from urllib.parse import unquote
 
 from opentelemetry.context import Context
@@ -256,6 +256,57 @@ def chain_key(parent: Context, scope: int) -> Hashable:
     return root_chain_key(scope)
 
 
+class CallInChain:
+    """One call as its chain sees it: the chain key and the request fingerprint, each
+    computed at most once and only when a remembered failure makes them needed."""
+
+    __slots__ = (
+        "_body",
+        "_extra",
+        "_fingerprint",
+        "_key",
+        "_method",
+        "_parent",
+        "_scope",
+        "_target",
+    )
+
+    def __init__(
+        self,
+        parent: Context,
+        scope: int,
+        *,
+        method: Optional[str],
+        target: Optional[RequestTarget],
+        body: Optional[Callable[[], Optional[bytes]]],
+        extra_secrets: frozenset[str],
+    ) -> None:
+        self._parent = parent
+        self._scope = scope
+        self._method = method
+        self._target = target
+        self._body = body
+        self._extra = extra_secrets
+        self._key: Optional[Hashable] = None
+        self._fingerprint: Union[Fingerprint, object] = _UNKNOWN
+
+    def key(self) -> Hashable:
+        if self._key is None:
+            self._key = chain_key(self._parent, self._scope)
+        return self._key
+
+    def fingerprint(self) -> Fingerprint:
+        value = self._fingerprint
+        if value is _UNKNOWN:
+            body = self._body() if self._body is not None else None
+            value = request_fingerprint(self._method, self._target, body, self._extra)
+            self._fingerprint = value
+        return value  # type: ignore[return-value]
+
+
+_UNKNOWN: Final = object()
+
+
 class ChainStart(NamedTuple):
     """What a call learned from its chain when it started."""
 
@@ -268,21 +319,18 @@ _PROACTIVE_START: Final = ChainStart(None, Refresh(PROACTIVE, None))
 
 
 def start_chain(
-    chains: RetryChains,
-    api: str,
-    key: Callable[[], Hashable],
-    fingerprint: Callable[[], Fingerprint],
-    inherited: Optional[Refresh] = None,
+    chains: RetryChains, api: str, call: CallInChain, inherited: Optional[Refresh] = None
 ) -> ChainStart:
     """Whether a call of ``api`` repeats a failed one, and why it refreshes a token.
 
-    ``key`` is computed only when some failure is remembered. ``inherited`` is the refresh of
-    the decorated token call this one runs inside: the decorated call took the auth error.
+    The chain key is computed only when some failure is remembered. ``inherited`` is the
+    refresh of the decorated token call this one runs inside: the decorated call took the
+    auth error.
     """
     if chains.idle:
         start = _PROACTIVE_START if api in TOKEN_APIS else NOTHING
     else:
-        start = ChainStart(*chains.begin(key(), api, fingerprint))
+        start = ChainStart(*chains.begin(call.key(), api, call.fingerprint))
     if inherited is not None and start.refresh is not None and start.refresh.after is None:
         return start._replace(refresh=inherited)
     return start

@@ -95,26 +95,38 @@ async def _take_body(scope: Scope, receive: Receive, limit: int) -> tuple[Option
     size = 0
     complete = False
     error: Optional[Exception] = None
-    try:
-        while True:
+    while not complete and size <= limit:
+        try:
             message = await receive()
-            messages.append(message)
-            if message.get("type") != "http.request":
-                break  # http.disconnect: the app will see it too
-            size += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                complete = True
-                break
-            if size > limit:
-                break
-    except Exception as exception:  # the app would have met it: it meets it on its own receive
-        error = exception
+        except Exception as exception:  # the app would have met it: it meets it on its receive
+            error = exception
+            break
+        messages.append(message)
+        progress = _progress(message)
+        if progress is None:
+            break  # http.disconnect (the app will see it too), or a message not understood
+        size += progress[0]
+        complete = progress[1]
     if not messages and error is None:
         return None, receive
     replay = _Replay(messages, receive, error)
     if not complete or size > limit:
         return None, replay
-    return b"".join(m.get("body", b"") for m in messages), replay
+    return _joined(messages), replay
+
+
+@contained
+def _joined(messages: list[Message]) -> bytes:
+    """The body of the received messages (a bug here costs the facts, never the replay)."""
+    return b"".join(bytes(m.get("body", b"")) for m in messages)
+
+
+@contained
+def _progress(message: Message) -> Optional[tuple[int, bool]]:
+    """The body bytes an ``http.request`` message carries and whether it is the last one."""
+    if message.get("type") != "http.request":
+        return None
+    return len(message.get("body", b"")), not message.get("more_body", False)
 
 
 def _content_length(scope: Scope) -> Optional[int]:

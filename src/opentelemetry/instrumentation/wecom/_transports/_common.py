@@ -8,7 +8,7 @@ watch a streamed body; :func:`send_wrapper` and :func:`observe` do the rest.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.wecom._call import (
 )
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
-from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows, StreamWatch
 from opentelemetry.instrumentation.wecom._url import RequestTarget
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -107,6 +107,8 @@ def _parse_content_length(value: Optional[str]) -> Optional[int]:
 
 
 @contained
-def end_stream(call: WeComCall, info: ResponseInfo, windows: BodyWindows) -> None:
+def end_stream(
+    call: WeComCall, info: ResponseInfo, windows: Union[BodyWindows, StreamWatch]
+) -> None:
     """End a streamed call when the app closes the response, with the errcode it read."""
     call.finish_response(info, windows.outcome())

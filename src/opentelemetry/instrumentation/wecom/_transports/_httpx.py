@@ -7,6 +7,7 @@ from the bytes the app iterated.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from functools import partial
 from typing import Any, Callable, Optional
@@ -27,7 +28,7 @@ from opentelemetry.instrumentation.wecom._transports._common import (
 from opentelemetry.instrumentation.wecom._transports._common import (
     send_wrapper as common_send_wrapper,
 )
-from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
+from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows, StreamWatch
 from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 
@@ -91,44 +92,148 @@ def _request_body(request: httpx.Request) -> Optional[bytes]:
 
 @contained
 def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
-    observe(call, response, read=not streamed, watch_stream=_watch_stream)
+    # A streamed response that is already closed came whole from its transport
+    # (``httpx.MockTransport``, a caching transport): its body is in memory now.
+    read = not streamed or _read_whole(response)
+    observe(call, response, read=read, watch_stream=_watch_stream)
+
+
+def _read_whole(response: httpx.Response) -> bool:
+    if not response.is_closed:
+        return False
+    try:
+        response.content  # noqa: B018
+    except httpx.ResponseNotRead:
+        return False
+    return True
 
 
 def _watch_stream(
     call: WeComCall, response: httpx.Response, info: ResponseInfo, windows: BodyWindows
 ) -> None:
+    watch = StreamWatch(windows)
+    ended = partial(_end, call, info, watch, weakref.ref(response))
     stream = response.stream
     if isinstance(stream, httpx.AsyncByteStream):
-        response.stream = _ObservedAsyncStream(stream, call, info, windows)
+        response.stream = _ObservedAsyncStream(stream, call, watch, ended)
+        response.aiter_bytes = _observed_aiter_bytes(response.aiter_bytes, call, watch)  # type: ignore[method-assign]
     else:
-        response.stream = _ObservedSyncStream(stream, call, info, windows)
+        response.stream = _ObservedSyncStream(stream, call, watch, ended)
+        response.iter_bytes = _observed_iter_bytes(response.iter_bytes, call, watch)  # type: ignore[method-assign]
+
+
+@contained
+def _end(
+    call: WeComCall,
+    info: ResponseInfo,
+    watch: StreamWatch,
+    response: weakref.ReferenceType[httpx.Response],
+) -> None:
+    """The app closed the response: end the call, and drop the per-response method overrides.
+
+    (``Response.__getstate__`` keeps instance attributes: a closed response must
+    pickle as it does without instrumentation.)
+    """
+    end_stream(call, info, watch)
+    closed = response()
+    if closed is not None:
+        closed.__dict__.pop("iter_bytes", None)
+        closed.__dict__.pop("aiter_bytes", None)
+
+
+def _failed(call: WeComCall, exception: BaseException) -> None:
+    """End the call with an exception the app sees while reading the stream.
+
+    Not for ``GeneratorExit`` (the app stopped iterating: it closes the response
+    next, which ends the call) nor for httpx's ``StreamError`` s (reading a stream
+    twice, after closing it ...: the app's misuse, raised before any byte is read).
+    """
+    if not isinstance(exception, (GeneratorExit, httpx.StreamError)):
+        call.finish_exception(exception)
+
+
+def _observed_iter_bytes(
+    iter_bytes: Callable[..., Iterator[bytes]], call: WeComCall, watch: StreamWatch
+) -> Callable[..., Iterator[bytes]]:
+    """``Response.iter_bytes`` (which ``read``, ``iter_text`` and ``iter_lines`` use), watched.
+
+    Decoding (gzip, deflate, br) happens here, not in the stream: a ``DecodingError``
+    passes only through this method, and the errcode of an encoded body is only
+    readable in what it yields.
+    """
+
+    def observed(chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        watch.reader_resumed()
+        try:
+            for chunk in iter_bytes(chunk_size):
+                watch.decoded.feed(chunk)
+                watch.reader_suspended()
+                try:
+                    yield chunk
+                finally:
+                    watch.reader_resumed()
+        except BaseException as exception:
+            _failed(call, exception)
+            raise
+        finally:
+            watch.reader_suspended()
+
+    return observed
+
+
+def _observed_aiter_bytes(
+    aiter_bytes: Callable[..., AsyncIterator[bytes]], call: WeComCall, watch: StreamWatch
+) -> Callable[..., AsyncIterator[bytes]]:
+    """The async twin of :func:`_observed_iter_bytes`."""
+
+    async def observed(chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        watch.reader_resumed()
+        try:
+            async for chunk in aiter_bytes(chunk_size):
+                watch.decoded.feed(chunk)
+                watch.reader_suspended()
+                try:
+                    yield chunk
+                finally:
+                    watch.reader_resumed()
+        except BaseException as exception:
+            _failed(call, exception)
+            raise
+        finally:
+            watch.reader_suspended()
+
+    return observed
 
 
 class _ObservedSyncStream(httpx.SyncByteStream):
     """Passes the app's stream through unchanged, ending the call when the app closes it."""
 
     def __init__(
-        self, inner: httpx.SyncByteStream, call: WeComCall, info: ResponseInfo, windows: BodyWindows
+        self,
+        inner: httpx.SyncByteStream,
+        call: WeComCall,
+        watch: StreamWatch,
+        ended: Callable[[], None],
     ) -> None:
         self._inner = inner
         self._call = call
-        self._info = info
-        self._windows = windows
+        self._watch = watch
+        self._ended = ended
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             for chunk in self._inner:
-                self._windows.feed(chunk)
+                self._watch.raw.feed(chunk)
                 yield chunk
         except BaseException as exception:
-            self._call.finish_exception(exception)
+            _failed(self._call, exception)
             raise
 
     def close(self) -> None:
         try:
             self._inner.close()
         finally:
-            end_stream(self._call, self._info, self._windows)
+            self._watch.close(self._ended)
 
 
 class _ObservedAsyncStream(httpx.AsyncByteStream):
@@ -138,25 +243,25 @@ class _ObservedAsyncStream(httpx.AsyncByteStream):
         self,
         inner: httpx.AsyncByteStream,
         call: WeComCall,
-        info: ResponseInfo,
-        windows: BodyWindows,
+        watch: StreamWatch,
+        ended: Callable[[], None],
     ) -> None:
         self._inner = inner
         self._call = call
-        self._info = info
-        self._windows = windows
+        self._watch = watch
+        self._ended = ended
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._inner:
-                self._windows.feed(chunk)
+                self._watch.raw.feed(chunk)
                 yield chunk
         except BaseException as exception:
-            self._call.finish_exception(exception)
+            _failed(self._call, exception)
             raise
 
     async def aclose(self) -> None:
         try:
             await self._inner.aclose()
         finally:
-            end_stream(self._call, self._info, self._windows)
+            self._watch.close(self._ended)

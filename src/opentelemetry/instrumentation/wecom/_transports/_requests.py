@@ -1,7 +1,9 @@
 """requests adapter: ``Session.send`` (which module-level ``requests.get`` and wechatpy use).
 
 ``Session.send`` consumes the body unless ``stream=True``. Redirect hops call
-``send`` again inside the first call and are part of its span. ``Session.request``
+``send`` again inside the first call and are part of it: a call is recorded by
+the URL the app asked for (``Session.resolve_redirects`` is wrapped for the
+hops of a request to another host). ``Session.request``
 is wrapped too, only to silence the stock requests instrumentation for WeCom
 URLs even when it was installed after this one (its span would be the parent
 and would carry the raw token).
@@ -16,7 +18,12 @@ from typing import Any, Callable, Final, Optional, Union
 import requests
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
-from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall, inside_call
+from opentelemetry.instrumentation.wecom._call import (
+    ResponseInfo,
+    WeComCall,
+    inside_call,
+    part_of_another_call,
+)
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom._transports._common import (
@@ -56,6 +63,44 @@ def request_wrapper(telemetry: Telemetry) -> Wrapper:
 def send_wrapper(telemetry: Telemetry) -> Wrapper:
     """The wrapper of ``requests.Session.send``, recording into ``telemetry``."""
     return common_send_wrapper(telemetry, _begin, _observe)
+
+
+def redirects_wrapper(telemetry: Telemetry) -> Wrapper:
+    """The wrapper of ``requests.Session.resolve_redirects``: hops are never calls of their own.
+
+    A call is recorded by the URL the app asked for (as with httpx, whose ``send``
+    sees only that one): the hops of a WeCom call run inside its span already;
+    the hops of a request to another host, even into WeCom, are not recorded.
+    """
+
+    def wrap_resolve_redirects(
+        wrapped: Callable[..., Iterator[Any]],
+        instance: requests.Session,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Iterator[Any]:
+        hops = wrapped(*args, **kwargs)
+        if inside_call():
+            return hops
+        return _hops_of_another_call(hops)
+
+    return wrap_resolve_redirects
+
+
+def _hops_of_another_call(hops: Iterator[Any]) -> Iterator[Any]:
+    """``hops``, each one sent in a context that marks it part of the app's request."""
+    try:
+        while True:
+            with part_of_another_call():
+                try:
+                    hop = next(hops)
+                except StopIteration:
+                    return
+            yield hop
+    finally:
+        close = getattr(hops, "close", None)
+        if close is not None:
+            close()
 
 
 def read_response(result: object) -> Optional[ResponseInfo]:
@@ -153,7 +198,8 @@ def _watch_stream(
 
     ``content``, ``text``, ``json()`` and ``iter_lines()`` all read through
     ``iter_content``; the instance attributes set here shadow the class methods
-    for this one response only.
+    for this one response only (``Response.__getstate__`` pickles only its
+    ``__attrs__``, so they never travel).
     """
     iter_content = response.iter_content
     close = response.close
@@ -161,13 +207,10 @@ def _watch_stream(
     def observed_iter_content(
         chunk_size: Optional[int] = 1, decode_unicode: bool = False
     ) -> Iterator[Union[bytes, str]]:
-        try:
-            for chunk in iter_content(chunk_size, decode_unicode):
-                windows.feed(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-                yield chunk
-        except BaseException as exception:
-            call.finish_exception(exception)
-            raise
+        # Called, not iterated: what iter_content() raises when called (a consumed
+        # body, a bad chunk_size) is raised here and now, as without instrumentation,
+        # and is the app's misuse, not the call's failure.
+        return _watched(iter_content(chunk_size, decode_unicode), call, windows)
 
     def observed_close() -> None:
         try:
@@ -177,3 +220,21 @@ def _watch_stream(
 
     response.iter_content = observed_iter_content  # type: ignore[method-assign]
     response.close = observed_close  # type: ignore[method-assign]
+
+
+def _watched(
+    chunks: Iterator[Union[bytes, str]], call: WeComCall, windows: BodyWindows
+) -> Iterator[Union[bytes, str]]:
+    """The chunks of ``iter_content``, fed to ``windows``; a read error ends the call.
+
+    ``GeneratorExit`` is the app stopping early: it closes the response next.
+    """
+    try:
+        for chunk in chunks:
+            windows.feed(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            yield chunk
+    except GeneratorExit:
+        raise
+    except BaseException as exception:
+        call.finish_exception(exception)
+        raise

@@ -12,15 +12,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from opentelemetry.instrumentation.wecom.cli._args import Parser
+
 # Module names under this package, in the order `--help` lists them.
 _SUBCOMMANDS: tuple[str, ...] = ("explain", "mock", "demo", "stack", "diagnose", "trace")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="wecom-otel",
         description="OpenTelemetry for WeCom (企业微信) API calls: errcodes, mock, demo, stack.",
     )
+    # Subcommand parsers are Parsers too: any bad argument is one line and exit 2.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in _SUBCOMMANDS:

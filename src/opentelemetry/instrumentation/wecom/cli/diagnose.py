@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
+from opentelemetry.instrumentation.wecom.cli._args import seconds
 from opentelemetry.instrumentation.wecom.diagnosis import (
     JAEGER_URL_ENV,
     PROMETHEUS_URL_ENV,
@@ -36,16 +37,26 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+_MAX_WINDOW_S = 10 * 366 * 86_400.0  # beyond this, datetime arithmetic overflows long before
+
+
 def parse_duration(text: str) -> timedelta:
     """``15m``, ``90s``, ``1h30m``, ``2d`` (Prometheus' units) as a timedelta."""
     compact = text.strip().replace(" ", "")
     parts = _DURATION.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 15m, 1h, 90s, 1h30m)")
-    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"the duration must be positive, got {text!r}")
-    return timedelta(seconds=seconds)
+    total = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if not 0 < total <= _MAX_WINDOW_S:
+        raise argparse.ArgumentTypeError(
+            f"the duration must be positive and at most 10 years, got {text!r}"
+        )
+    return timedelta(seconds=total)
+
+
+def _lag(text: str) -> float:
+    """Seconds, 0 allowed."""
+    return 0.0 if text.strip() in ("0", "0.0") else seconds(text)
 
 
 def parse_moment(text: str) -> datetime:
@@ -97,11 +108,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--html", metavar="FILE", help="also write a self-contained HTML report to FILE"
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default 10)"
+        "--timeout", type=seconds, default=10.0, metavar="SECONDS", help="per request (default 10)"
     )
     parser.add_argument(
         "--lag",
-        type=float,
+        type=_lag,
         metavar="SECONDS",
         help="how late data reaches Prometheus (default 76: SDK export, batch, scrape)",
     )

@@ -12,6 +12,7 @@ import threading
 from types import FrameType
 from typing import TextIO
 
+from opentelemetry.instrumentation.wecom.cli._args import integer, port
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, ScenarioError
 
 
@@ -26,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    parser.add_argument("--port", type=port, default=8080, help="port (default 8080; 0 = any)")
     parser.add_argument("--scenario", metavar="FILE", help="fault scenario, .json/.yaml/.yml")
-    parser.add_argument("--seed", type=int, help="seed for probabilistic faults and latency")
+    parser.add_argument("--seed", type=integer, help="seed for probabilistic faults and latency")
     parser.set_defaults(func=run)
 
 

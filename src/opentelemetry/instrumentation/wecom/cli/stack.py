@@ -1,9 +1,10 @@
 """``wecom-otel stack build|up|down|status``: the local stack without Docker.
 
-``build`` compiles the collector (OCB) and Jaeger (Go) into the cache and installs
-Prometheus from Debian when missing; CI runs it before the tests. ``up`` starts
-Jaeger, the WeCom collector and Prometheus on 127.0.0.1 with the bundled configs
-and returns once all three are healthy; ``down`` stops them; ``status`` reports.
+``build`` puts the collector and Jaeger into the cache: the official release artifacts,
+checksum-verified, where they can be downloaded, else built from Go modules (OCB for the
+collector); it installs Prometheus from Debian when missing. CI runs it before the tests.
+``up`` starts Jaeger, the WeCom collector and Prometheus on 127.0.0.1 with the bundled
+configs and returns once all three are healthy; ``down`` stops them; ``status`` reports.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from opentelemetry.instrumentation.wecom.cli._args import port
 from opentelemetry.instrumentation.wecom.stack.build import BuildError, ensure_binaries
 from opentelemetry.instrumentation.wecom.stack.paths import BundleNotFoundError, state_dir
 from opentelemetry.instrumentation.wecom.stack.ports import (
@@ -47,11 +50,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(dest="stack_command", metavar="ACTION")
     actions.required = True
-    actions.add_parser("build", help="build/install the binaries (cached; CI runs this first)")
+    build = actions.add_parser(
+        "build",
+        help="download (checksum-verified) or build the binaries (cached; CI runs this first)",
+    )
+    build.add_argument(
+        "--from-source",
+        action="store_true",
+        help="build from Go modules without trying the official release downloads",
+    )
     up = actions.add_parser("up", help="start the stack and wait until it is healthy")
     up.add_argument(
         "--port",
         action="append",
+        type=_port_override,
         default=[],
         metavar="NAME=PORT",
         help=f"move one port; names: {', '.join(StackPorts.names())}",
@@ -59,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--probe-target",
         default=None,
+        type=_probe_target,
         help="URL the collector's http_check probes (default https://qyapi.weixin.qq.com)",
     )
     actions.add_parser("down", help="stop the stack")
@@ -66,11 +79,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _port_override(text: str) -> str:
+    """``NAME=PORT`` with a known name and a port number (checked here, applied by ``_up``)."""
+    try:
+        ((name, value),) = parse_overrides([text]).items()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if name not in StackPorts.names():
+        known = ", ".join(StackPorts.names())
+        raise argparse.ArgumentTypeError(f"unknown port name {name!r}; known: {known}")
+    port(str(value))
+    return text
+
+
+def _probe_target(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://HOST[:PORT] URL")
+    try:
+        parts.port  # noqa: B018  (raises for a port beyond 65535)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     state: Path = args.state_dir or state_dir()
     try:
         if args.stack_command == "build":
-            return _build()
+            return _build(download=not args.from_source)
         if args.stack_command == "up":
             return _up(state, args.port, args.probe_target)
         if args.stack_command == "down":
@@ -85,8 +122,8 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def _build() -> int:
-    binaries = ensure_binaries(report=_report)
+def _build(download: bool) -> int:
+    binaries = ensure_binaries(report=_report, download=download)
     for name, path in vars(binaries).items():
         print(f"{name:<11} {path}")
     return 0

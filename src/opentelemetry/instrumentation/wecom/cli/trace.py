@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from opentelemetry.instrumentation.wecom.cli._args import seconds
 from opentelemetry.instrumentation.wecom.diagnosis import (
     JAEGER_URL_ENV,
     BackendUnavailable,
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     output.add_argument("--json", action="store_true", help="print the trace as JSON")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait for Jaeger (default 10)"
+        "--timeout", type=seconds, default=10.0, help="seconds to wait for Jaeger (default 10)"
     )
     parser.set_defaults(func=run)
 

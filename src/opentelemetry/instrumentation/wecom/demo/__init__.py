@@ -7,6 +7,6 @@ instrumented httpx and wechatpy clients, ``telemetry`` sets up the SDK, ``summar
 
 from __future__ import annotations
 
-from opentelemetry.instrumentation.wecom.demo.run import DemoOptions, run_demo
+from opentelemetry.instrumentation.wecom.demo.run import DemoOptions, DemoRun, run_demo
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DemoOptions", "DemoRun", "run_demo"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from opentelemetry.instrumentation.wecom.demo.chains import render_chains
 from opentelemetry.instrumentation.wecom.stack.ports import StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import last_ports
 
@@ -95,6 +96,8 @@ def render(summary: dict[str, Any]) -> str:
         lines += _wrapped("fix", row["remediation"])
         if row["trace_ids"]:
             lines.append(f"      traces:  {', '.join(row['trace_ids'][:2])}")
+    if "chains" in summary:
+        lines += render_chains(summary["chains"])
     lines += ["", *_telemetry_lines(summary)]
     return "\n".join(lines) + "\n"
 
@@ -138,13 +141,17 @@ def _telemetry_lines(summary: dict[str, Any]) -> list[str]:
             f"  Jaeger, traces with the top errcode:  {where['jaeger']['search']}",
         ]
         if where["jaeger"]["trace"]:
+            trace_id = where["jaeger"]["trace"].rsplit("/", 1)[-1]
             lines += [
                 f"  Jaeger, one failed call:             {where['jaeger']['trace']}",
                 f"  the same trace from Jaeger's API:    {where['jaeger']['api']}",
+                f"  that trace drawn in the terminal:    wecom-otel trace {trace_id}",
             ]
         lines += [
             f"  Prometheus, calls by API and errcode: {where['prometheus']['calls']}",
             f"  Prometheus, p95 latency by API:       {where['prometheus']['p95']}",
+            "  the diagnosis of any window:          "
+            f"wecom-otel diagnose --service {summary['service_name']} --since 15m",
         ]
     return lines
 

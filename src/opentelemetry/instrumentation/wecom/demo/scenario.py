@@ -2,7 +2,9 @@
 
 Everything is placed on the run's own time line as a fraction of its duration, so a 3 s test
 run and the default 12 s run tell the same story: the on-call robot is flooded early (45009),
-every access token dies a little before half-time (42001, then a refresh), the server's egress
+every access token dies a little before half-time (42001, then a refresh and a retry), a
+monitoring loop pages the on-call member far more than 30 times a minute (WeCom silently
+discards the excess, errcode 0), the server's egress
 IP drops off the trusted list for a while (60020), some messages name people who left or lack a
 licence (partial failures), and ``user/list`` is slow throughout.
 """
@@ -23,6 +25,7 @@ from opentelemetry.instrumentation.wecom.testing import (
 # Fractions of the run.
 BURST_AT = 0.2
 TOKEN_EXPIRY_AT = 0.4
+PAGE_STORM_AT = 0.3
 UNTRUSTED_IP = (0.6, 0.75)
 
 # APIs that take an access token: the ones an IP outside the trusted list is refused on.
@@ -77,11 +80,12 @@ def build_plan(calls: int, duration: float, seed: int) -> list[Step]:
     rng = random.Random(seed)
     limit = webhook_limit(calls)
     burst = limit + max(2, limit // 2)
-    regular = max(0, calls - burst)
+    regular = max(0, calls - burst - 1)  # one operation is the page storm
     interval = duration / max(1, regular)
     actions, weights = zip(*_WEIGHTS.items())
     steps = [Step(i * interval, rng.choices(actions, weights)[0]) for i in range(regular)]
     steps += [Step(duration * BURST_AT, "alert_robot")] * burst
+    steps.append(Step(duration * PAGE_STORM_AT, "page_oncall"))
     steps.sort(key=lambda step: step.at)
     return steps
 

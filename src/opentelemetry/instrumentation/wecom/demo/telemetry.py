@@ -2,7 +2,8 @@
 
 The summary is computed from the same data a collector gets: the ``wecom.client.duration``
 histogram through an :class:`InMemoryMetricReader`, and the finished spans through
-:class:`CallRecorder`. The providers are built and stopped by ``enable()``'s shared helper
+:class:`CallRecorder`; the diagnosis of the run reads the spans a :class:`SpanKeeper` kept.
+The providers are built and stopped by ``enable()``'s shared helper
 (``_sdk_setup.build_providers``): endpoint and protocol from the ``OTEL_EXPORTER_OTLP_*``
 variables, one warning when no collector answers, no wait at exit when it is down.
 """
@@ -27,6 +28,8 @@ from opentelemetry.instrumentation.wecom._attributes import (
 )
 from opentelemetry.instrumentation.wecom._export_config import OtlpTarget, resolve_signal
 from opentelemetry.instrumentation.wecom._sdk_setup import build_providers
+from opentelemetry.instrumentation.wecom.demo.chains import ChainRecorder
+from opentelemetry.instrumentation.wecom.diagnosis import SpanKeeper
 
 TRACE_IDS_PER_ERRCODE = 3
 # Frequent enough for Prometheus to draw rates during a 12 s run.
@@ -65,6 +68,9 @@ class DemoTelemetry:
 
     def __init__(self, service_name: str, *, otlp: bool) -> None:
         self.recorder = CallRecorder()
+        self.chains = ChainRecorder()
+        # Every finished span, for the diagnosis of the run (bounded: SpanKeeper's default).
+        self.keeper = SpanKeeper()
         self.memory = InMemoryMetricReader()
         exporters = "otlp" if otlp else "none"
         traces = resolve_signal("traces", exporters=exporters)
@@ -72,7 +78,7 @@ class DemoTelemetry:
             service_name,
             traces,
             resolve_signal("metrics", exporters=exporters),
-            span_processors=[self.recorder],
+            span_processors=[self.recorder, self.chains, self.keeper],
             metric_readers=[self.memory],
             metric_export_interval_millis=METRIC_EXPORT_INTERVAL_MS,
         )

@@ -57,11 +57,15 @@ class Draft:
 
     @property
     def errcodes(self) -> list[int]:
+        """The root cause's errcodes first (those of folded symptoms after), most failed first."""
         counts: dict[int, float] = {}
+        root: set[int] = set()
         for anomaly in self.anomalies:
             for code in anomaly.errcodes:
                 counts[code] = counts.get(code, 0.0) + anomaly.failed
-        return sorted(counts, key=lambda code: (-counts[code], code))
+                if not anomaly.folded:
+                    root.add(code)
+        return sorted(counts, key=lambda code: (code not in root, -counts[code], code))
 
     @property
     def failed(self) -> float:
@@ -106,6 +110,7 @@ def _fold(symptom: Anomaly, into: Anomaly, why: str) -> None:
     """Make ``symptom`` part of ``into``'s cause, saying why."""
     symptom.evidence.insert(0, why)
     symptom.cause = into.cause
+    symptom.folded = True
 
 
 def _root_causes(anomalies: list[Anomaly], gap: int) -> None:
@@ -160,7 +165,7 @@ def _severity(draft: Draft, obs: Observations) -> Severity:
         elif ratio >= ERROR_RATIO or (draft.new and failed >= NEW_AND_FREQUENT):
             level = "warning"
     signals = draft.signals()
-    if signals & {"latency", "token_fetch", "pipeline", "probe"}:
+    if signals & {"latency", "token_fetch", "pipeline", "probe", "discards"}:
         level = _worse(level, "warning")
     if "recipients" in signals and draft.new:
         level = _worse(level, "warning")
@@ -174,7 +179,7 @@ def _worse(a: Severity, b: Severity) -> Severity:
 
 
 def correlate(anomalies: list[Anomaly], obs: Observations) -> list[Draft]:
-    """One draft per cause, root causes first: actionable before info, then by score."""
+    """One draft per cause, root causes first: by severity, then impact x specificity."""
     gap = max(1, math.ceil(GROUP_GAP_SECONDS / obs.frame.grid.step))
     anomalies = list(anomalies)
     _root_causes(anomalies, gap)
@@ -185,7 +190,7 @@ def correlate(anomalies: list[Anomaly], obs: Observations) -> list[Draft]:
     for draft in drafts:
         draft.severity = _severity(draft, obs)
     _relate(drafts, gap, obs)
-    drafts.sort(key=lambda d: (d.severity == "info", -d.score, -d.failed, d.cause))
+    drafts.sort(key=lambda d: (SEVERITIES.index(d.severity), -d.score, -d.failed, d.cause))
     return drafts
 
 

@@ -40,6 +40,13 @@ from opentelemetry.instrumentation.wecom.diagnosis._series import (
 CALLS_METRIC: Final = "wecom_client_duration_seconds_count"
 LATENCY_METRIC: Final = "wecom_client_duration_seconds_bucket"
 RECIPIENTS_METRIC: Final = "wecom_message_invalid_recipients_total"
+DISCARDED_METRIC: Final = "wecom_message_discarded_total"
+#: What each per-member delivery limit means (docs/telemetry.md, "Messages").
+DELIVERY_LIMITS: Final = {
+    "member_per_minute": "a member got over 30 messages a minute from the app",
+    "member_per_hour": "a member got over 1,000 messages an hour from the app",
+    "appchat_member_per_minute": "an app chat got over 200 messages a minute",
+}
 
 #: Error ratio above which failures of an API are anomalous (the issue's and the alert's 5 %).
 ERROR_RATIO: Final = 0.05
@@ -54,8 +61,8 @@ MIN_LATENCY_RISE: Final = 0.05
 MIN_LATENCY_RATIO: Final = 1.5
 MIN_RATE_RATIO: Final = 2.0
 MIN_RATE_PER_MINUTE: Final = 10.0
-#: A latency rise counts when it lasts: a run of this share of the window's steps with calls
-#: (and at least this many steps), so a short burst of noise on a busy host does not.
+#: A latency rise or a surge of calls counts when it lasts: a run of this share of the window's
+#: steps (with calls) and at least this many steps, so a short burst of noise does not.
 SUSTAINED_SHARE: Final = 0.25
 SUSTAINED_STEPS: Final = 3
 #: Baseline steps with calls needed before a 3-sigma rule applies.
@@ -113,8 +120,10 @@ class Anomaly:
     by_instance: dict[InstanceId, float] = field(default_factory=dict)
     kinds: list[FailureKind] = field(default_factory=list)
     # The kind of signal, for the correlation rules: failures, latency, rate, recipients,
-    # token_fetch, pipeline, probe.
+    # discards, token_fetch, pipeline, probe.
     signal: str = "failures"
+    # A symptom folded into another cause by correlation (its errcodes come after the root's).
+    folded: bool = False
 
 
 def _span(obs: Observations, first: int, last: int) -> str:
@@ -315,9 +324,9 @@ def _surge(obs: Observations, api: str) -> Optional[Anomaly]:
         return None
     mean, spread = mean_and_spread(counts[active[0] : frame.window_from])
     threshold = max(mean + SIGMAS * spread, mean * MIN_RATE_RATIO, MIN_RATE_PER_MINUTE * step / 60)
-    settled = range(frame.window_from, min(frame.settled_until, frame.grid.count))
-    flagged = [index for index in settled if counts[index] > threshold]
-    if len(flagged) < 2:
+    settled = list(range(frame.window_from, min(frame.settled_until, frame.grid.count)))
+    flagged = _longest_run(settled, lambda index: counts[index] > threshold)
+    if len(flagged) < max(SUSTAINED_STEPS, math.ceil(SUSTAINED_SHARE * len(settled))):
         return None
     worst = max(counts[index] for index in flagged) * 60.0 / step
     anomaly = Anomaly("unexplained", flagged[0], flagged[-1], {api}, signal="rate")
@@ -365,6 +374,43 @@ def recipients(obs: Observations) -> list[Anomaly]:
             f"({listed}) {_span(obs, active[0], active[-1])} ({RECIPIENTS_METRIC})"
         )
         anomaly.tags.append({"wecom.api": api, "wecom.message.partial_failure": "true"})
+        anomalies.append(anomaly)
+    return anomalies
+
+
+def discards(obs: Observations) -> list[Anomaly]:
+    """Deliveries WeCom discards without an errcode: a per-member limit, silently."""
+    frame = obs.frame
+    by_api: dict[str, list[tuple[str, tuple[float, ...]]]] = {}
+    for series in obs.discards:
+        if total(series.counts, frame.window_from) > 0:
+            by_api.setdefault(series.api, []).append((series.limit, series.counts))
+    anomalies = []
+    for api, rows in sorted(by_api.items()):
+        lost = sum(total(counts, frame.window_from) for _, counts in rows)
+        before = sum(total(counts, 0, frame.window_from) for _, counts in rows)
+        steps = sorted({i for _, counts in rows for i in active_steps(counts, frame.window_from)})
+        anomaly = Anomaly(
+            "rate_limited",
+            steps[0],
+            steps[-1],
+            {api},
+            impact=lost,
+            new=before == 0,
+            severity="warning",
+            signal="discards",
+        )
+        anomaly.facts["discarded_deliveries"] = int(lost)
+        why = "; ".join(
+            sorted(
+                {DELIVERY_LIMITS.get(limit, "a member over WeCom's limits") for limit, _ in rows}
+            )
+        )
+        anomaly.evidence.append(
+            f"WeCom silently discarded {count(lost)} deliveries of accepted {api} messages "
+            f"({why}) {_span(obs, steps[0], steps[-1])}: errcode 0, nothing failed to see "
+            f"({DISCARDED_METRIC})"
+        )
         anomalies.append(anomaly)
     return anomalies
 
@@ -453,7 +499,7 @@ def pipeline(obs: Observations) -> list[Anomaly]:
     anomaly.impact = sum(lost.values()) + sum(refused.values())
     anomaly.facts["items_lost"] = int(sum(lost.values()))
     for name, row in sorted(health.queue.items()):
-        stuck = _stuck(row, obs)
+        stuck = _stuck(row, health.sent.get(name), obs)
         if stuck is None:
             continue
         first, last, peak = stuck
@@ -464,8 +510,8 @@ def pipeline(obs: Observations) -> list[Anomaly]:
         of = f" of {count(capacity)}" if capacity else ""
         anomaly.evidence.append(
             f"the sending queue of {name} held up to {count(peak)}{of} items "
-            f"{_span(obs, first, last)} without draining (otelcol_exporter_queue_size): "
-            f"its backend is not accepting data"
+            f"{_span(obs, first, last)} and sent none (otelcol_exporter_queue_size, "
+            f"otelcol_exporter_sent_*): its backend is not accepting data"
         )
         anomaly.facts["queued_items"] = int(peak)
     for name, row in sorted(health.down.items()):
@@ -511,19 +557,26 @@ def _mark(anomaly: Anomaly, row: tuple[float, ...], obs: Observations) -> None:
         anomaly.last = max(anomaly.last, steps[-1])
 
 
-def _stuck(row: tuple[Optional[float], ...], obs: Observations) -> Optional[tuple[int, int, float]]:
-    """The longest run of a non-empty queue in the window, if long enough to mean trouble."""
+def _stuck(
+    queue: tuple[Optional[float], ...], sent: Optional[tuple[float, ...]], obs: Observations
+) -> Optional[tuple[int, int, float]]:
+    """The longest run of steps in which the queue held items and the exporter sent none.
+
+    A queue that batches (``sending_queue.batch``) is rarely empty; it is stuck only when
+    nothing leaves it. Without the exporter's sent counts, a non-empty queue is enough.
+    """
     frame = obs.frame
     need = max(STUCK_QUEUE_STEPS, math.ceil(STUCK_QUEUE_SECONDS / frame.grid.step))
     best: Optional[tuple[int, int, float]] = None
     start: Optional[int] = None
     for index in [*frame.window, frame.grid.count]:
-        value = row[index] if index < frame.grid.count else None
-        if value is not None and value > 0:
+        held = index < frame.grid.count and (queue[index] or 0) > 0
+        idle = sent is None or index >= frame.grid.count or sent[index] <= 0
+        if held and idle:
             start = index if start is None else start
             continue
         if start is not None and index - start >= need:
-            peak = max(v for v in row[start:index] if v is not None)
+            peak = max(value or 0.0 for value in queue[start:index])
             if best is None or index - start > best[1] - best[0] + 1:
                 best = (start, index - 1, peak)
         start = None
@@ -537,6 +590,7 @@ def detect(obs: Observations) -> list[Anomaly]:
         *latency(obs),
         *rates(obs),
         *recipients(obs),
+        *discards(obs),
         *token_fetches(obs),
         *pipeline(obs),
         *probe(obs),

@@ -163,10 +163,11 @@ def diagnose(
 
 def _observe(source: Source, service: Optional[str], frame: Frame) -> Observations:
     grid = frame.grid
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    with ThreadPoolExecutor(max_workers=6) as pool:
         calls = pool.submit(source.calls, service, grid)
         latency = pool.submit(source.latency, service, grid)
         recipients = pool.submit(source.recipients, service, grid)
+        discards = pool.submit(source.discards, service, grid)
         instances = pool.submit(source.instances, service, grid)
         collector = pool.submit(source.collector, grid)
         return Observations.build(
@@ -174,6 +175,7 @@ def _observe(source: Source, service: Optional[str], frame: Frame) -> Observatio
             calls=calls.result(),
             latency=latency.result(),
             recipients=recipients.result(),
+            discards=discards.result(),
             instances=instances.result(),
             collector=collector.result(),
         )
@@ -202,10 +204,18 @@ def _notes(
     return notes
 
 
-def _queries(draft: Draft, obs: Observations, service: Optional[str]) -> list[TraceQuery]:
+def _queries(
+    draft: Draft, obs: Observations, service: Optional[str], lag: float
+) -> list[TraceQuery]:
+    """Trace searches for one finding, over the steps its anomaly covers.
+
+    The metrics show a call up to ``lag`` seconds (export, batch, scrape) after its span
+    started, so the search begins that much, and one step, before the first anomalous step.
+    """
     grid = obs.frame.grid
     first = max(draft.first, obs.frame.window_from)
-    start, end = grid.step_start(first), grid.step_end(max(draft.last, first))
+    start = grid.step_start(first) - lag - grid.step
+    end = grid.step_end(max(draft.last, first))
     services = [service] if service else sorted({s for s, _ in draft.by_instance})
     services = services or obs.services()[:2]
     ranked = sorted(draft.anomalies, key=lambda a: -a.impact)
@@ -228,7 +238,8 @@ def _example_traces(
     notes: list[str],
 ) -> dict[int, TraceFacts]:
     plans = {
-        id(draft): (draft, _queries(draft, obs, service)) for draft in drafts[:FINDINGS_WITH_TRACES]
+        id(draft): (draft, _queries(draft, obs, service, source.lag()))
+        for draft in drafts[:FINDINGS_WITH_TRACES]
     }
     queries = [query for _, planned in plans.values() for query in planned]
     if not queries:
@@ -261,8 +272,8 @@ def _unique_traces(facts: dict[int, TraceFacts]) -> tuple[TraceView, ...]:
     for fact in facts.values():
         for trace_id in fact.trace_ids:
             trace = fact.traces.get(trace_id)
-            if trace is not None:
-                seen.setdefault(trace_id, trace)
+            if trace is not None and trace_id not in seen:
+                seen[trace_id] = trace  # scrubbed when it became a TraceView (_otlp)
     return tuple(seen.values())
 
 

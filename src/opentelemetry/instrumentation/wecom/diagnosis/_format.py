@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._model import (
     AttributeValue,
     Diagnosis,
     Finding,
+    Scalar,
     SpanView,
     TraceView,
 )
@@ -137,6 +138,16 @@ def impact(finding: Finding, recipients_dropped: Optional[object] = None) -> str
     if isinstance(dropped, (int, float)) and not isinstance(dropped, bool) and dropped:
         text += f"; {number(dropped)} message recipients dropped"
     return text
+
+
+def details(finding: Finding) -> list[tuple[str, Scalar]]:
+    """The cause-specific facts shown as rows: all but the ``title`` (shown in the heading) and
+    ``recipients_dropped`` (part of the impact)."""
+    return [
+        (key, value)
+        for key, value in sorted(finding.details.items())
+        if key not in ("title", "recipients_dropped")
+    ]
 
 
 def errcode_label(code: int, meanings: Mapping[int, str]) -> str:

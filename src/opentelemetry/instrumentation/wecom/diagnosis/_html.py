@@ -19,6 +19,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._format import (
     Row,
     attribute_text,
     clean,
+    details,
     duration_ns,
     duration_s,
     errcode_label,
@@ -196,7 +197,7 @@ def render_trace_html(trace: TraceView, *, generated_at: Optional[datetime] = No
         f'<header class="verdict {tone}"><div><h1>{escape(title)}</h1>'
         f'<p class="scope">{escape(_trace_meta(trace))}</p></div></header>'
     )
-    body = f'<section id="traces">{_trace(trace, {}, heading=False)}</section>'
+    body = f'<section id="traces">{_trace(trace, {}, heading=False, all_failures=True)}</section>'
     return _page(title, header, body, _footer(generated_at, ""))
 
 
@@ -261,13 +262,13 @@ def _finding(index: int, finding: Finding, meanings: Mapping[int, str], traces: 
     if finding.errcodes:
         rows.append(("Errcodes", ", ".join(errcode_label(c, meanings) for c in finding.errcodes)))
     rows.append(("Impact", impact(finding)))
-    rows += [(clean(key), one_line(value)) for key, value in sorted(finding.details.items())]
+    rows += [(clean(key), one_line(value)) for key, value in details(finding)]
     fields = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     parts = [
         f'<article class="finding {finding.severity}" id="finding-{index}"'
         f' aria-labelledby="finding-{index}-title">',
         f'<h3 id="finding-{index}-title"><span class="sev">{escape(finding.severity)}</span> '
-        f"{index}. <code>{escape(clean(finding.cause))}</code></h3>",
+        f"{index}. <code>{escape(clean(finding.cause))}</code>{escape(_title(finding))}</h3>",
         f"<p>{escape(one_line(finding.summary))}</p><dl>{fields}</dl>",
     ]
     if finding.evidence:
@@ -290,6 +291,11 @@ def _finding(index: int, finding: Finding, meanings: Mapping[int, str], traces: 
         "</article>"
     )
     return "".join(parts)
+
+
+def _title(finding: Finding) -> str:
+    title = finding.details.get("title")
+    return f" — {one_line(title)}" if title else ""
 
 
 def _charts_section(diagnosis: Diagnosis) -> str:
@@ -409,12 +415,19 @@ def _traces_section(traces: Sequence[TraceView], cited: Mapping[str, list[str]])
     body = "".join(_trace(trace, cited) for trace in traces)
     return (
         '<section id="traces"><h2>Example traces</h2><p class="meta">Each span is a row on the '
-        "trace's time line; open one for its attributes and events (failed spans are open)."
+        "trace's time line; open one for its attributes and events (the first failed span is open)."
         f"</p>{body}</section>"
     )
 
 
-def _trace(trace: TraceView, cited: Mapping[str, list[str]], *, heading: bool = True) -> str:
+def _trace(
+    trace: TraceView,
+    cited: Mapping[str, list[str]],
+    *,
+    heading: bool = True,
+    all_failures: bool = False,
+) -> str:
+    """A trace's waterfall; failed spans are unfolded (only the first unless ``all_failures``)."""
     rows = waterfall_rows(trace)
     start, total = trace.start_ns, max(1, trace.end_ns - trace.start_ns)
     parts = [f'<article class="trace" id="trace-{escape(clean(trace.trace_id))}">']
@@ -432,7 +445,11 @@ def _trace(trace: TraceView, cited: Mapping[str, list[str]], *, heading: bool = 
         f"<span>0</span><span>{escape(half)}</span><span>{escape(duration_ns(total))}</span>"
         "</span></div>"
     )
-    parts += [_span_row(row, start, total) for row in rows[:MAX_SPANS]]
+    first_failure = next((row.span.span_id for row in rows if _failed(row.span)), None)
+    parts += [
+        _span_row(row, start, total, opened=all_failures or row.span.span_id == first_failure)
+        for row in rows[:MAX_SPANS]
+    ]
     parts.append("</div>")
     if len(rows) > MAX_SPANS:
         parts.append(f'<p class="meta">{len(rows) - MAX_SPANS} more spans not drawn.</p>')
@@ -447,7 +464,7 @@ def _trace_meta(trace: TraceView) -> str:
     return f"{count} span{'s' if count != 1 else ''} · {length} · {services}"
 
 
-def _span_row(row: Row, start: int, total: int) -> str:
+def _span_row(row: Row, start: int, total: int, *, opened: bool) -> str:
     span = row.span
     left = (span.start_ns - start) / total * 100
     width = span.duration_ns / total * 100
@@ -469,8 +486,8 @@ def _span_row(row: Row, start: int, total: int) -> str:
         f'<span class="track" aria-hidden="true"><span class="bar" style="left:{_clamp(left):.2f}%;'
         f'width:{_clamp(width, 100 - _clamp(left)):.2f}%"></span>{marks}</span></summary>'
     )
-    opened = " open" if _failed(span) else ""
-    return f'<details class="{status_class}"{opened}>{summary}{_span_body(span)}</details>'
+    unfolded = " open" if opened and _failed(span) else ""
+    return f'<details class="{status_class}"{unfolded}>{summary}{_span_body(span)}</details>'
 
 
 def _span_body(span: SpanView) -> str:

@@ -24,6 +24,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     ERROR_TYPE,
     WECOM_API,
     WECOM_ERRCODE,
+    WECOM_MESSAGE_DISCARDED,
     WECOM_MESSAGE_INVALID_PREFIX,
     WECOM_STATUS,
 )
@@ -34,6 +35,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._source import (
     CallKey,
     CallSeries,
     CollectorHealth,
+    DiscardSeries,
     Grid,
     Instance,
     LatencySeries,
@@ -81,6 +83,7 @@ class _Call:
     end: float
     seconds: float
     dropped: Mapping[str, int]
+    discarded: int
 
 
 def _service(resource: Mapping[str, Any]) -> str:
@@ -138,7 +141,16 @@ class MemorySource:
                 if name.startswith(WECOM_MESSAGE_INVALID_PREFIX) and isinstance(value, int)
             }
             start = span.start_time or span.end_time
-            calls.append(_Call(key, span.end_time / 1e9, (span.end_time - start) / 1e9, dropped))
+            discarded = attributes.get(WECOM_MESSAGE_DISCARDED)
+            calls.append(
+                _Call(
+                    key,
+                    span.end_time / 1e9,
+                    (span.end_time - start) / 1e9,
+                    dropped,
+                    discarded if isinstance(discarded, int) else 0,
+                )
+            )
         return calls
 
     def _in(self, service: Optional[str], grid: Grid) -> Iterable[tuple[int, _Call]]:
@@ -193,6 +205,14 @@ class MemorySource:
             for kind, dropped in call.dropped.items():
                 rows[(call.key.api, kind)][index] += dropped
         return [RecipientSeries(api, kind, tuple(row)) for (api, kind), row in rows.items()]
+
+    def discards(self, service: Optional[str], grid: Grid) -> Sequence[DiscardSeries]:
+        rows: dict[str, list[float]] = defaultdict(grid.zeros)
+        for index, call in self._in(service, grid):
+            if call.discarded:
+                rows[call.key.api][index] += call.discarded
+        # The span says how many, not which limit: that is on the metric point only.
+        return [DiscardSeries(api, "", tuple(row)) for api, row in rows.items()]
 
     def instances(self, service: Optional[str], grid: Grid) -> Sequence[Instance]:
         seen: dict[tuple[str, str], Instance] = {}

@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._series import add_into, tota
 from opentelemetry.instrumentation.wecom.diagnosis._source import (
     CallSeries,
     CollectorHealth,
+    DiscardSeries,
     Grid,
     Instance,
     LatencySeries,
@@ -75,6 +76,7 @@ class Observations:
     calls: Sequence[CallSeries]
     latency: Mapping[str, LatencySeries]
     recipients: Sequence[RecipientSeries]
+    discards: Sequence[DiscardSeries]
     instances: Mapping[InstanceId, Instance]
     collector: CollectorHealth
     api_calls: dict[str, list[float]] = field(default_factory=dict)
@@ -90,6 +92,7 @@ class Observations:
         calls: Sequence[CallSeries],
         latency: Sequence[LatencySeries],
         recipients: Sequence[RecipientSeries],
+        discards: Sequence[DiscardSeries],
         instances: Sequence[Instance],
         collector: CollectorHealth,
     ) -> Observations:
@@ -120,6 +123,7 @@ class Observations:
             calls=calls,
             latency={series.api: series for series in latency},
             recipients=recipients,
+            discards=discards,
             instances=known,
             collector=collector,
             api_calls=dict(api_calls),

@@ -103,6 +103,19 @@ class RecipientSeries:
 
 
 @dataclass(frozen=True)
+class DiscardSeries:
+    """Deliveries of accepted messages WeCom discards silently (``wecom.message.discarded``).
+
+    ``limit`` is the per-member limit that was exceeded (``member_per_minute``,
+    ``member_per_hour``, ``appchat_member_per_minute``), empty when the source cannot tell.
+    """
+
+    api: str
+    limit: str
+    counts: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Instance:
     """One process that made WeCom calls, with the resource facts it reported."""
 
@@ -117,6 +130,7 @@ class CollectorHealth:
     """The pipeline's own view of itself, per step (empty mappings when there is nothing).
 
     ``failed``: items an exporter failed to send or to enqueue (lost), per ``exporter``;
+    ``sent``: items an exporter sent, per exporter name (its queue drains while it sends);
     ``refused``: items a receiver refused (memory limiter), per ``receiver``;
     ``queue``: items waiting in an exporter's sending queue, per ``exporter``, and
     ``queue_capacity`` its size; ``probe``: whether the collector's ``http_check`` reached
@@ -127,6 +141,7 @@ class CollectorHealth:
 
     observed: bool = False
     failed: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    sent: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     refused: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     queue: Mapping[str, tuple[Optional[float], ...]] = field(default_factory=dict)
     queue_capacity: Mapping[str, float] = field(default_factory=dict)
@@ -170,6 +185,8 @@ class Source(Protocol):
     def latency(self, service: Optional[str], grid: Grid) -> Sequence[LatencySeries]: ...
 
     def recipients(self, service: Optional[str], grid: Grid) -> Sequence[RecipientSeries]: ...
+
+    def discards(self, service: Optional[str], grid: Grid) -> Sequence[DiscardSeries]: ...
 
     def instances(self, service: Optional[str], grid: Grid) -> Sequence[Instance]: ...
 

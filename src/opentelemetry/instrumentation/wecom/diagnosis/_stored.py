@@ -2,7 +2,7 @@
 
 Each kind of data is one range query over the whole grid (baseline + window), summed by the
 labels the engine reasons on, so the number of queries does not grow with the number of APIs,
-services or processes: 12 per diagnosis. Only the documented metric names are read
+services or processes: 13 per diagnosis. Only the documented metric names are read
 (docs/telemetry.md, the collector's self-metrics), never recording rules, so any Prometheus
 that stores what the bundled collector exports answers.
 
@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._source import (
     CallKey,
     CallSeries,
     CollectorHealth,
+    DiscardSeries,
     Grid,
     Instance,
     LatencySeries,
@@ -39,9 +40,10 @@ CALLS: Final = "wecom_client_duration_seconds_count"
 BUCKETS: Final = "wecom_client_duration_seconds_bucket"
 SECONDS: Final = "wecom_client_duration_seconds_sum"
 RECIPIENTS: Final = "wecom_message_invalid_recipients_total"
+DISCARDED: Final = "wecom_message_discarded_total"
 #: The collector's self-metrics; their names end in ``_total`` or not, by collector version.
-EXPORT_FAILED: Final = (
-    "otelcol_exporter_(send|enqueue)_failed_(spans|metric_points|log_records)(_total)?"
+EXPORTED: Final = (
+    "otelcol_exporter_(sent|send_failed|enqueue_failed)_(spans|metric_points|log_records)(_total)?"
 )
 RECEIVER_REFUSED: Final = "otelcol_receiver_refused_(spans|metric_points|log_records)(_total)?"
 #: Scrape jobs that belong to the telemetry pipeline rather than to an app.
@@ -192,6 +194,16 @@ class StoredSource:
             for labels, row in self._rows(self._range(promql, grid), grid)
         ]
 
+    def discards(self, service: Optional[str], grid: Grid) -> Sequence[DiscardSeries]:
+        selector = f"{DISCARDED}{{{_by_service(service)}}}"
+        promql = f"sum by (wecom_api, wecom_message_limit) {delta(selector, grid.step)}"
+        return [
+            DiscardSeries(
+                labels.get("wecom_api", "_OTHER"), labels.get("wecom_message_limit", ""), tuple(row)
+            )
+            for labels, row in self._rows(self._range(promql, grid), grid)
+        ]
+
     def instances(self, service: Optional[str], grid: Grid) -> Sequence[Instance]:
         seconds = round(grid.count * grid.step)
         promql = (
@@ -211,8 +223,8 @@ class StoredSource:
     def collector(self, grid: Grid) -> CollectorHealth:
         step = grid.step
         queries = {
-            "failed": "sum by (job, exporter, name) "
-            f"{delta(f'{{__name__=~{quote(EXPORT_FAILED)}}}', step, 'name')}",
+            "exported": "sum by (job, exporter, name) "
+            f"{delta(f'{{__name__=~{quote(EXPORTED)}}}', step, 'name')}",
             "refused": "sum by (job, receiver, name) "
             f"{delta(f'{{__name__=~{quote(RECEIVER_REFUSED)}}}', step, 'name')}",
             "queue": "max by (exporter) (otelcol_exporter_queue_size)",
@@ -230,9 +242,18 @@ class StoredSource:
             capacities = {
                 labels.get("exporter", "?"): points[0][1] for labels, points in capacity.result()
             }
+        sent = [
+            (labels, row) for labels, row in rows["exported"] if "_sent_" in labels.get("name", "")
+        ]
+        failed = [
+            (labels, row)
+            for labels, row in rows["exported"]
+            if "_failed_" in labels.get("name", "")
+        ]
         return CollectorHealth(
             observed=True,
-            failed=_named(rows["failed"], "exporter"),
+            failed=_named(failed, "exporter"),
+            sent=_sum_by(sent, "exporter"),
             refused=_named(rows["refused"], "receiver"),
             queue={
                 labels.get("exporter", "?"): _present(row, grid, raw)
@@ -290,6 +311,17 @@ def _named(
         signal = signal.removesuffix("_total").replace("_", " ")
         key = f"{labels.get(label, '?')} ({labels.get('job', '?')}, {signal})"
         target = out.setdefault(key, [0.0] * len(row))
+        for index, value in enumerate(row):
+            target[index] += max(0.0, value)
+    return {key: tuple(row) for key, row in out.items()}
+
+
+def _sum_by(
+    rows: Sequence[tuple[dict[str, str], list[float]]], label: str
+) -> dict[str, tuple[float, ...]]:
+    out: dict[str, list[float]] = {}
+    for labels, row in rows:
+        target = out.setdefault(labels.get(label, "?"), [0.0] * len(row))
         for index, value in enumerate(row):
             target[index] += max(0.0, value)
     return {key: tuple(row) for key, row in out.items()}

@@ -15,6 +15,7 @@ from typing import TextIO
 from opentelemetry.instrumentation.wecom.diagnosis._format import (
     Row,
     clean,
+    details,
     duration_ns,
     errcode_label,
     exception_summary,
@@ -107,7 +108,9 @@ def render_text(diagnosis: Diagnosis, *, color: bool = False) -> str:
 def _finding(index: int, finding: Finding, meanings: Mapping[int, str], paint: _Paint) -> list[str]:
     severity: Severity = finding.severity
     badge, cause = f"[{severity}]", clean(finding.cause)
-    head = f"{index}. {badge} {cause}  {one_line(finding.summary)}"
+    title = finding.details.get("title")
+    named = f"{cause} ({one_line(title)})" if title else cause
+    head = f"{index}. {badge} {named}  {one_line(finding.summary)}"
     lines = _wrapped("", head, indent=3, first_indent=0)
     lines[0] = lines[0].replace(badge, paint(severity, badge), 1)
     lines[0] = lines[0].replace(f" {cause}", " " + paint("bold", cause), 1)
@@ -118,8 +121,7 @@ def _finding(index: int, finding: Finding, meanings: Mapping[int, str], paint: _
     lines += _field("impact", impact(finding))
     for position, line in enumerate(finding.evidence):
         lines += _field("evidence" if position == 0 else "", f"- {one_line(line)}")
-    details = [(k, v) for k, v in sorted(finding.details.items()) if k != "recipients_dropped"]
-    for position, (key, value) in enumerate(details):
+    for position, (key, value) in enumerate(details(finding)):
         lines += _field("details" if position == 0 else "", f"{clean(key)}: {one_line(value)}")
     if finding.trace_ids:
         shown = ", ".join(clean(t) for t in finding.trace_ids[:_TRACE_IDS_SHOWN])

@@ -188,35 +188,64 @@ def token_overfetch(draft: Draft, obs: Observations, traces: TraceFacts) -> Word
     )
 
 
+def _throttled(draft: Draft) -> str:
+    """The API WeCom throttled most: by refused calls, then discarded deliveries, then rate."""
+    weight: dict[str, tuple[float, float, float]] = {}
+    for anomaly in draft.anomalies:
+        for api in anomaly.apis:
+            refused, discarded, near = weight.get(api, (0.0, 0.0, 0.0))
+            weight[api] = (
+                refused + anomaly.failed,
+                discarded + float(anomaly.facts.get("discarded_deliveries", 0)),
+                near + float(anomaly.signal == "rate"),
+            )
+    return max(sorted(weight), key=lambda api: weight[api])
+
+
 def rate_limited(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
-    step = obs.frame.grid.step
-    peaks = {
-        api: peak_per_minute(obs.api_calls.get(api, []), step, obs.frame.window_from)
-        for api in draft.apis
-    }
-    api = max(peaks, key=lambda name: peaks[name][0])
-    peak, at = peaks[api]
+    api = _throttled(draft)
+    peak, at = peak_per_minute(
+        obs.api_calls.get(api, []), obs.frame.grid.step, obs.frame.window_from
+    )
     robot = api == ROBOT_API
     limit = ROBOT_LIMIT_PER_MINUTE if robot else API_LIMIT_PER_MINUTE
     target = "the group robot (webhook/send)" if robot else api
-    what = (
-        f"WeCom throttled {count(draft.failed)} calls on {_apis(draft)} "
-        f"({'/'.join(map(str, draft.errcodes)) or 'HTTP 429'})"
-        if draft.failed
-        else f"{target} is close to WeCom's rate limit"
-    )
+    discarded = sum(int(a.facts.get("discarded_deliveries", 0)) for a in draft.anomalies)
+    refused = sorted({api for a in draft.anomalies if a.failed for api in a.apis})
+    dropping = sorted({api for a in draft.anomalies if a.signal == "discards" for api in a.apis})
+    parts = []
+    if draft.failed:
+        parts.append(
+            f"WeCom throttled {count(draft.failed)} calls on {', '.join(refused)} "
+            f"({'/'.join(map(str, draft.errcodes)) or 'HTTP 429'})"
+        )
+    if discarded:
+        parts.append(
+            f"{'it ' if parts else 'WeCom '}silently discarded {count(discarded)} deliveries of "
+            f"{', '.join(dropping)} messages to members over its per-member limits"
+        )
+    what = " and ".join(parts) or f"{target} is close to WeCom's rate limit"
     remedy = (
         f"Throttle {target}: it peaked at {count(peak)} calls/min at "
         f"{clock(obs.frame.grid.step_end(at))} (WeCom allows {count(limit)}/min "
         f"{'per robot' if robot else 'per corp per API'}); queue or batch the calls and back "
         f"off until the block window has passed (45009 blocks the API for 60 s)."
     )
+    if discarded:
+        remedy += (
+            " WeCom delivers at most 30 messages a minute and 1,000 an hour from one app to one "
+            "member (200 a minute through an app chat) and drops the rest with errcode 0: merge "
+            "notifications into digests and spread them out."
+        )
     kb = _kb(draft)
-    return Words(
+    words = Words(
         summary=f"{what}; peak {count(peak)} calls/min on {api}",
         remediation=f"{remedy} {kb}" if kb else remedy,
         details={"throttled_api": api, "peak_calls_per_minute": round(peak)},
     )
+    if discarded:
+        words.details["discarded_deliveries"] = discarded
+    return words
 
 
 def recipients_unreachable(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:

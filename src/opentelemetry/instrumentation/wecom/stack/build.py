@@ -1,5 +1,10 @@
-"""Build (or find) the stack's binaries and cache them outside the repository.
+"""Download, build or find the stack's binaries and cache them outside the repository.
 
+- Where the official release artifacts can be downloaded, the collector (``otelcol-contrib``)
+  and Jaeger come from them, verified against their published checksums (``releases.py``); the
+  collector is used only if it validates the bundled configs. A checksum mismatch is refused
+  with an error. When the releases cannot be fetched (no network, a machine that reaches only
+  package registries), the binaries are built from Go modules as below.
 - The collector is built with the OpenTelemetry Collector Builder (OCB) from
   ``collector/builder-config.yaml``. It is cached under a key made of the core
   version and a hash of the manifest, so editing the manifest triggers a rebuild.
@@ -24,12 +29,14 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from opentelemetry.instrumentation.wecom.stack import releases
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir, cache_dir
 
 # Jaeger v1.76.0 is the same commit as Jaeger v2.13.0 (the last release with a twin v1 tag). It is
 # the newest Jaeger whose module and dependencies the Go module proxy used by our CI serves.
 JAEGER_MODULE = "github.com/jaegertracing/jaeger"
 JAEGER_VERSION = "v1.76.0"
+JAEGER_RELEASE = "2.13.0"  # the release made from JAEGER_VERSION's commit
 BUILDER_MODULE = "go.opentelemetry.io/collector/cmd/builder"
 COLLECTOR_NAME = "otelcol-wecom"
 
@@ -86,6 +93,20 @@ def collector_key(manifest: Path) -> str:
         raise BuildError(f"{manifest}: no go.opentelemetry.io/collector/service version found")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return f"{match.group(1)}-{digest}"
+
+
+def collector_version(manifest: Path) -> str:
+    """The collector core version the manifest pins, ``0.159.0``: the matching contrib release."""
+    return collector_key(manifest).split("-", 1)[0].removeprefix("v")
+
+
+def collector_release_path(cache: Optional[Path] = None) -> Path:
+    version = collector_version(manifest_path())
+    return (cache or cache_dir()) / "bin" / f"{releases.CONTRIB}-{version}"
+
+
+def jaeger_release_path(cache: Optional[Path] = None) -> Path:
+    return (cache or cache_dir()) / "bin" / f"jaeger-{JAEGER_RELEASE}"
 
 
 def collector_binary_path(cache: Optional[Path] = None) -> Path:
@@ -232,17 +253,116 @@ def _stop_packaged_service() -> None:
         subprocess.run([str(init_script), "stop"], capture_output=True, check=False)
 
 
-def ensure_binaries(report: Reporter = _quiet) -> Binaries:
-    """Build or find everything, one build at a time (they are CPU- and memory-heavy)."""
-    collector = build_collector(report=report)
-    jaeger = build_jaeger(report=report)
+# Every collector config the bundle ships, as `--config` layers: a downloaded otelcol-contrib is
+# used only if it runs all of them (it has every component they name).
+_COLLECTOR_CONFIGS = (
+    ("otelcol-config.yaml",),
+    ("otelcol-config.yaml", "gateway/gateway.yaml"),
+    ("gateway/agent.yaml", "gateway/resolver-static.yaml"),
+)
+_JAEGER_CONFIGS = (("jaeger/jaeger-config.yaml",),)
+
+
+def _validates(binary: Path, layers: tuple[tuple[str, ...], ...]) -> Optional[str]:
+    """None if ``binary validate`` accepts every bundled config, else why not."""
+    bundle = bundle_dir()
+    for configs in layers:
+        if not all((bundle / c).is_file() for c in configs):
+            continue  # a bundle without that config (an older checkout) has nothing to check
+        argv = [str(binary), "validate", *(f"--config=file:{bundle / c}" for c in configs)]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"{' + '.join(configs)}: {error}"
+        if result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            return f"{' + '.join(configs)}: {lines[-1] if lines else f'exit {result.returncode}'}"
+    return None
+
+
+def _download(
+    release: releases.Release,
+    target: Path,
+    layers: tuple[tuple[str, ...], ...],
+    report: Reporter,
+) -> Optional[Path]:
+    """The verified release binary at ``target``, or None to fall back to building."""
+    report(f"downloading {release.archive_url} ...")
+    try:
+        checksums = releases.install(release, target)
+    except releases.ReleaseUnavailable as error:
+        report(f"{error}; building from Go modules instead")
+        return None
+    except releases.ChecksumMismatch as error:
+        raise BuildError(f"{error}. Use a trusted mirror, or build with --from-source.") from error
+    problem = _validates(target, layers)
+    if problem is not None:
+        target.unlink()
+        report(f"{release.archive} cannot run the bundled config ({problem}); building instead")
+        return None
+    report(f"installed {target} ({release.name} {release.version}, SHA-256 verified: {checksums})")
+    return target
+
+
+def ensure_collector(
+    cache: Optional[Path] = None, report: Reporter = _quiet, download: bool = True
+) -> Path:
+    """The cached collector; else the verified official release; else an OCB build."""
+    cache = cache or cache_dir()
+    release, built = collector_release_path(cache), collector_binary_path(cache)
+    for cached in (release, built):
+        if cached.exists():
+            return cached
+    platform_tags = releases.host_platform()
+    if download and platform_tags is not None:
+        version = collector_version(manifest_path())
+        found = _download(
+            releases.collector_release(version, *platform_tags), release, _COLLECTOR_CONFIGS, report
+        )
+        if found is not None:
+            return found
+    return build_collector(cache, report)
+
+
+def ensure_jaeger(
+    cache: Optional[Path] = None, report: Reporter = _quiet, download: bool = True
+) -> Path:
+    """The cached Jaeger; else the verified official release (with its UI); else a Go build."""
+    cache = cache or cache_dir()
+    release, built = jaeger_release_path(cache), jaeger_binary_path(cache)
+    for cached in (release, built):
+        if cached.exists():
+            return cached
+    platform_tags = releases.host_platform()
+    if download and platform_tags is not None:
+        found = _download(
+            releases.jaeger_release(JAEGER_RELEASE, *platform_tags, tag=JAEGER_VERSION),
+            release,
+            _JAEGER_CONFIGS,
+            report,
+        )
+        if found is not None:
+            return found
+    return build_jaeger(cache, report)
+
+
+def ensure_binaries(report: Reporter = _quiet, download: bool = True) -> Binaries:
+    """Find, download or build everything, one at a time (builds are CPU- and memory-heavy)."""
+    collector = ensure_collector(report=report, download=download)
+    jaeger = ensure_jaeger(report=report, download=download)
     prometheus, promtool = ensure_prometheus(report=report)
     return Binaries(collector, jaeger, prometheus, promtool)
 
 
+def _cached(*candidates: Path) -> Path:
+    """The first candidate that exists, else the last (the one a build would write)."""
+    return next((c for c in candidates if c.exists()), candidates[-1])
+
+
 def find_binaries() -> tuple[Optional[Binaries], list[str]]:
-    """The cached binaries without building anything, or what is missing."""
-    collector, jaeger = collector_binary_path(), jaeger_binary_path()
+    """The cached binaries (a release before a build), fetching nothing, or what is missing."""
+    collector = _cached(collector_release_path(), collector_binary_path())
+    jaeger = _cached(jaeger_release_path(), jaeger_binary_path())
     prometheus, promtool = find_prometheus()
     missing = [str(p) for p in (collector, jaeger) if not p.exists()]
     missing += [
