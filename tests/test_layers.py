@@ -26,6 +26,7 @@ CORE = (
     "_delivery",
     "_discards",
     "_encodable",
+    "_exceptions",
     "_extensions",
     "_json",
     "_recipients",

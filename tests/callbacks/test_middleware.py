@@ -176,6 +176,9 @@ def test_handler_exception_is_recorded_scrubbed_and_the_response_unchanged(stack
         assert event.attributes is not None
         assert event.attributes["exception.type"] == "RuntimeError"
         assert "token=REDACTED" in str(event.attributes["exception.message"])
+        assert span.start_time is not None
+        assert span.end_time is not None
+        assert span.start_time <= event.timestamp <= span.end_time
     dump = stack.telemetry.dump()
     assert TOKEN not in dump
     assert AES_KEY not in dump

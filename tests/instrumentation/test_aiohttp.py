@@ -340,3 +340,25 @@ def test_a_body_cut_short_is_the_exception_the_app_gets(
     assert attrs(span)["error.type"] == "ClientPayloadError"
     assert [e.name for e in span.events] == ["exception"]
     assert telemetry.duration_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("installed", "ignores"),
+    [("0.57b0", True), ("0.59b0", True), ("0.60b0", False), ("0.66b1", False), ("1.2.0", False)],
+)
+def test_old_stock_instrumentations_are_silenced_with_the_general_key(
+    monkeypatch: pytest.MonkeyPatch, installed: str, ignores: bool
+) -> None:
+    """aiohttp-client before 0.60b0 honours only suppress_instrumentation (make compat runs it)."""
+    from importlib import metadata
+
+    from opentelemetry.instrumentation.wecom._transports import _aiohttp
+
+    monkeypatch.setattr(_aiohttp.metadata, "version", lambda name: installed)
+    assert _aiohttp._stock_ignores_http_suppression() is ignores
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(_aiohttp.metadata, "version", missing)
+    assert _aiohttp._stock_ignores_http_suppression() is False

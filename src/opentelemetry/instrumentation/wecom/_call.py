@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import Token
@@ -28,6 +27,7 @@ from opentelemetry.instrumentation.wecom import _attributes as attr
 from opentelemetry.instrumentation.wecom._body import NO_OUTCOME, BodyOutcome, outcome_of_fields
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._encodable import encodable_attributes, encodable_text
+from opentelemetry.instrumentation.wecom._exceptions import exception_event_attributes
 from opentelemetry.instrumentation.wecom._extensions import _Extension, extension_for
 from opentelemetry.instrumentation.wecom._json import small_json_object
 from opentelemetry.instrumentation.wecom._redaction import redacted_url, scrub, secret_values
@@ -481,22 +481,11 @@ class WeComCall:
             attributes[attr.ERROR_TYPE] = judged.error_type
         span.set_attributes(encodable_attributes(attributes))
         if exception is not None:
-            exception_attributes = encodable_attributes(self._exception_attributes(exception))
+            exception_attributes = exception_event_attributes(exception, self._scrub)
             # Stamped with the call's end, when the exception was seen: never after the span.
             span.add_event(attr.EXCEPTION_EVENT, exception_attributes, timestamp=end_ns)
         if judged.description is not None:
             span.set_status(Status(StatusCode.ERROR, encodable_text(judged.description)))
-
-    def _exception_attributes(self, exception: BaseException) -> dict[str, AttributeValue]:
-        stacktrace = "".join(
-            traceback.format_exception(type(exception), exception, exception.__traceback__)
-        )
-        return {
-            attr.EXCEPTION_TYPE: type(exception).__qualname__,
-            attr.EXCEPTION_MESSAGE: self._scrub(str(exception)),
-            attr.EXCEPTION_STACKTRACE: self._scrub(stacktrace),
-            attr.EXCEPTION_ESCAPED: True,
-        }
 
     def _scrub(self, text: str) -> str:
         extra = self.telemetry.settings.extra_redact_params

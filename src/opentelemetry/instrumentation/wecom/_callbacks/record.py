@@ -8,7 +8,6 @@ read, and end the :class:`CallbackSpan` it returns with the status the app answe
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Collection
 from contextvars import Token
 from typing import Callable, Final, Optional
@@ -32,6 +31,8 @@ from opentelemetry.instrumentation.wecom._callbacks.examine import (
 )
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
+from opentelemetry.instrumentation.wecom._encodable import encodable_attributes, encodable_text
+from opentelemetry.instrumentation.wecom._exceptions import exception_event_attributes
 from opentelemetry.instrumentation.wecom._redaction import scrub
 from opentelemetry.instrumentation.wecom._telemetry import SCHEMA_URL, SCOPE_NAME
 from opentelemetry.instrumentation.wecom.crypto import WeComCrypto, require_cryptography
@@ -142,7 +143,11 @@ class CallbackRecorder:
         if facts.event != attr.CALLBACK_UNKNOWN_EVENT:
             name = f"{name} {facts.event}"
         span = self.tracer.start_span(
-            name, kind=SpanKind.SERVER, attributes=attributes, links=links, start_time=start_ns
+            name,
+            kind=SpanKind.SERVER,
+            attributes=encodable_attributes(attributes),
+            links=links,
+            start_time=start_ns,
         )
         known = (*self._secrets, *((signed.echostr,) if signed.echostr else ()))
         return CallbackSpan(self, span, facts, start_ns, known)
@@ -226,7 +231,7 @@ class CallbackSpan:
         span = self.span
         try:
             if span.is_recording():
-                self._describe(status_code, exception, error_type, description)
+                self._describe(status_code, exception, error_type, description, end_ns)
             recorder.duration.record(max(0, end_ns - self._start_ns) / 1e9, point)
         finally:
             span.end(end_time=end_ns)  # last: an ended span means the point is recorded
@@ -238,6 +243,7 @@ class CallbackSpan:
         exception: Optional[BaseException],
         error_type: Optional[str],
         description: str,
+        end_ns: int,
     ) -> None:
         span = self.span
         attributes: dict[str, AttributeValue] = {}
@@ -247,20 +253,15 @@ class CallbackSpan:
             attributes[attr.ERROR_TYPE] = error_type
         span.set_attributes(attributes)
         if exception is not None:
-            stacktrace = "".join(
-                traceback.format_exception(type(exception), exception, exception.__traceback__)
-            )
+            # Stamped with the callback's end, when the exception was seen: never after the span.
             span.add_event(
-                "exception",
-                {
-                    "exception.type": type(exception).__qualname__,
-                    "exception.message": self._scrub(str(exception)),
-                    "exception.stacktrace": self._scrub(stacktrace),
-                    "exception.escaped": True,
-                },
+                attr.EXCEPTION_EVENT,
+                exception_event_attributes(exception, self._scrub),
+                timestamp=end_ns,
             )
         if error_type is not None:
-            span.set_status(Status(StatusCode.ERROR, description[:_DESCRIPTION_MAX_LENGTH]))
+            description = encodable_text(description)[:_DESCRIPTION_MAX_LENGTH]
+            span.set_status(Status(StatusCode.ERROR, description))
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._known_secrets)

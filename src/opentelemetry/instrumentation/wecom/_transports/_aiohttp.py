@@ -6,8 +6,9 @@ read through it), with the errcode in that body; or, for a body the app streams 
 ``response.content`` or never reads, when the app releases or closes the response (``async
 with`` does) or drops it, with the status only. Redirects followed inside ``_request`` belong
 to its one call. While ``_request`` runs, the stock aiohttp-client instrumentation is silenced
-for WeCom calls (its ``on_request_start`` honours ``suppress_http_instrumentation``), unless
-``keep_http_spans`` is set.
+for WeCom calls, unless ``keep_http_spans`` is set: its ``on_request_start`` honours
+``suppress_http_instrumentation`` from 0.60b0 on; before that it honoured only the general
+``suppress_instrumentation``, which then covers the WeCom ``_request`` too.
 
 The response's ``read``, ``release`` and ``close`` are observed through instance attributes
 that shadow the class's methods for this one response; they hold the response weakly, so
@@ -17,11 +18,14 @@ the response is freed (and an abandoned call ended) as soon as the app drops it.
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from collections.abc import Awaitable
+from importlib import metadata
 from typing import Any, Callable, Optional
 
 import aiohttp
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from yarl import URL
 
 from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
@@ -37,9 +41,13 @@ from opentelemetry.instrumentation.wecom._transports._common import (
 )
 from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
+_STOCK_DISTRIBUTION = "opentelemetry-instrumentation-aiohttp-client"
+_HONOURS_HTTP_SUPPRESSION = (0, 60)  # 0.60b0
+
 
 def request_wrapper(telemetry: Telemetry) -> Wrapper:
     """The wrapper of ``aiohttp.ClientSession._request``, recording into ``telemetry``."""
+    quiet_everything = not telemetry.settings.keep_http_spans and _stock_ignores_http_suppression()
 
     async def wrap_request(
         wrapped: Callable[..., Awaitable[aiohttp.ClientResponse]],
@@ -50,11 +58,25 @@ def request_wrapper(telemetry: Telemetry) -> Wrapper:
         call = _begin(telemetry, instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        response = await call.run_async(wrapped, *args, **kwargs)
+        if quiet_everything:
+            with suppress_instrumentation():
+                response = await call.run_async(wrapped, *args, **kwargs)
+        else:
+            response = await call.run_async(wrapped, *args, **kwargs)
         _observe(call, response)
         return response
 
     return wrap_request
+
+
+def _stock_ignores_http_suppression() -> bool:
+    """Whether an installed stock aiohttp-client instrumentation predates 0.60b0."""
+    try:
+        version = metadata.version(_STOCK_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return False
+    release = re.match(r"(\d+)\.(\d+)", version)
+    return release is not None and (int(release[1]), int(release[2])) < _HONOURS_HTTP_SUPPRESSION
 
 
 def read_response(result: object) -> Optional[ResponseInfo]:
