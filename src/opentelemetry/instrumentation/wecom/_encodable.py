@@ -51,10 +51,12 @@ def encodable_value(value: AttributeValue) -> AttributeValue:
 
 
 def _encodable_sequence(values: Sequence[object]) -> AttributeValue:
-    cleaned = [encodable_value(v) for v in values]  # type: ignore[arg-type]
+    # The AttributeValue alias differs between opentelemetry-api releases: the ignores
+    # below are needed with some, unused with others.
+    cleaned = [encodable_value(v) for v in values]  # type: ignore[arg-type,unused-ignore]
     if any(type(new) is not type(old) for new, old in zip(cleaned, values)):
         return tuple(str(v) for v in cleaned)
-    return tuple(cleaned)
+    return tuple(cleaned)  # type: ignore[return-value,unused-ignore]
 
 
 def encodable_attributes(
