@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import json
 import os
 import re
 import subprocess
@@ -98,8 +99,9 @@ def _child(client: str, configuration: str, workload: str, calls: int) -> None:
 
     from benchmarks.sdk import CountingExporter
 
+    exporter = CountingExporter()
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(CountingExporter()))
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     if configuration == "floor":
         from benchmarks.floor import FloorInstrumentation
@@ -124,6 +126,14 @@ def _child(client: str, configuration: str, workload: str, calls: int) -> None:
     gc.collect()
     gc.freeze()
     run(calls)
+    # What ran, for tests/benchmarks/test_smoke.py (callgrind's own report goes to stderr).
+    import requests
+
+    report = {
+        "spans": sum(exporter.snapshot().values()),
+        "request_wrapped": hasattr(requests.Session.request, "__wrapped__"),
+    }
+    print(json.dumps(report))
 
 
 def _count(client: str, configuration: str, workload: str, calls: int) -> int:
