@@ -95,3 +95,31 @@ def test_memory_series_and_profile_sections_are_reported(results: dict[str, Any]
         assert "wecom instrumentation" in wecom["areas_us"]
         assert "wecom instrumentation" not in bare["areas_us"]
     assert any("PASS" in line or "OVER" in line or "n/a" in line for line in results["budgets"])
+
+
+@pytest.mark.parametrize(
+    ("client", "configuration", "spans", "request_wrapped"),
+    [
+        ("httpx", "a", 0, False),
+        ("httpx", "floor", 55, False),
+        ("requests", "c", 55, True),
+        ("requests", "c-nostock", 55, False),
+    ],
+)
+def test_the_instruction_count_children_run_what_they_say(
+    client: str, configuration: str, spans: int, request_wrapped: bool
+) -> None:
+    """``benchmarks.instructions`` counts what its children run; here they run without
+    valgrind: 50 warm-up calls and 5 counted ones, and the spans they made."""
+    child = ["--child", client, configuration, "get", "5"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.instructions", *child],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert report == {"spans": spans, "request_wrapped": request_wrapped}

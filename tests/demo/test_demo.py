@@ -78,7 +78,8 @@ def test_latency_comes_from_the_histogram(summary: dict[str, Any]) -> None:
     slow = apis["user/list"]
     assert slow["p50_ms"] > 200  # the scenario's slow API
     assert slow["p95_ms"] >= slow["p50_ms"]
-    assert apis["gettoken"]["p95_ms"] < 200
+    # Relative, not a wall-clock bound: only user/list carries the injected 0.6 s latency.
+    assert apis["gettoken"]["p95_ms"] < slow["p50_ms"]
 
 
 def test_top_errcodes_are_explained_with_trace_ids(summary: dict[str, Any]) -> None:

@@ -114,3 +114,21 @@ def test_non_wecom_calls_keep_their_stock_spans(
         asyncio.run(_aiohttp_get(f"{other.api_base_url}gettoken"))
     assert telemetry.wecom_spans() == []
     assert len(telemetry.spans()) == 3
+
+
+def test_the_stock_requests_instrumentation_installed_between_calls_is_still_silenced(
+    telemetry: Telemetry, mock: MockWeComServer, order: str
+) -> None:
+    """Whether it is active is cached per ``Session.send`` object: installing or removing
+    it replaces that object, so the next call sees the change."""
+    _instrument_wecom(telemetry, mock, keep=False)
+    params = {"corpid": mock.corp_id, "corpsecret": mock.corp_secret}
+    requests.get(f"{mock.api_base_url}gettoken", params=params)  # checked: not installed
+    RequestsInstrumentor().instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    requests.get(f"{mock.api_base_url}gettoken", params=params)
+    RequestsInstrumentor().uninstrument()
+    requests.get(f"{mock.api_base_url}gettoken", params=params)
+    assert [s.name for s in telemetry.spans()] == ["wecom gettoken"] * 3
+    assert mock.corp_secret not in telemetry.dump()

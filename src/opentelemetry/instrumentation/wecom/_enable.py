@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Optional, Union
 
+# The one private OpenTelemetry name in the package: the API exports ProxyTracerProvider but no
+# public twin for metrics, and this is how "no global meter provider is set yet" is told.
 from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.trace import ProxyTracerProvider
 

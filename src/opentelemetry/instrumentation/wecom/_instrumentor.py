@@ -62,10 +62,11 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "Session.resolve_redirects",
                 _requests.redirects_wrapper(telemetry),
             )
-            # Only to silence the stock requests instrumentation for WeCom URLs.
-            wrap_function_wrapper(
-                "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
-            )
+            if _installed("opentelemetry.instrumentation.requests"):
+                # Only to silence the stock requests instrumentation for WeCom URLs.
+                wrap_function_wrapper(
+                    "requests.sessions", "Session.request", _requests.request_wrapper(telemetry)
+                )
 
         if _installed("aiohttp"):
             from opentelemetry.instrumentation.wecom._transports import _aiohttp  # noqa: PLC0415
@@ -86,8 +87,9 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             import requests.sessions  # noqa: PLC0415
 
             unwrap(requests.sessions.Session, "send")
-            unwrap(requests.sessions.Session, "request")
             unwrap(requests.sessions.Session, "resolve_redirects")
+            if _installed("opentelemetry.instrumentation.requests"):
+                unwrap(requests.sessions.Session, "request")
 
         if _installed("aiohttp"):
             import aiohttp  # noqa: PLC0415

@@ -9,7 +9,7 @@ instrumentor, and ``read_response(result)`` for the decorator; it imports its
 client at the top, so it is imported only once that client is.
 
 A new client is one module here, one block of ``wrap_function_wrapper`` /
-``unwrap`` lines in ``instrumentor.py``, and one line in ``_CLIENTS`` below.
+``unwrap`` lines in ``_instrumentor.py``, and one line in ``_CLIENTS`` below.
 """
 
 from __future__ import annotations
