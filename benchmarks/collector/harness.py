@@ -19,6 +19,7 @@ from typing import Any, Optional
 from opentelemetry.instrumentation.wecom.stack.build import find_go, go_env
 from opentelemetry.instrumentation.wecom.stack.health import http_ok, wait_until
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir, cache_dir
+from opentelemetry.instrumentation.wecom.stack.ports import free_ports
 
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
@@ -52,17 +53,6 @@ def telemetrygen(cache: Optional[Path] = None) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(Path(gobin) / "telemetrygen", target)
     return target
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

@@ -62,6 +62,16 @@ def test_busy_port_is_reported_by_name() -> None:
             require_free({"prometheus": port})
 
 
+def test_free_ports_are_distinct_bindable_and_below_the_outgoing_connection_range() -> None:
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = StackPorts.ephemeral().as_dict().values()
+    assert len(set(ports)) == len(StackPorts.names())
+    assert all(port < low for port in ports)
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))
+
+
 def test_environment_moves_every_listener(tmp_path: Path) -> None:
     ports = StackPorts.ephemeral()
     env = collector_env(

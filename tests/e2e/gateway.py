@@ -23,6 +23,7 @@ from typing import IO, Any, Optional
 
 from opentelemetry.instrumentation.wecom.stack.health import http_ok, wait_until
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
+from opentelemetry.instrumentation.wecom.stack.ports import free_ports
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 HOST = "127.0.0.1"
@@ -31,10 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port(host: str = HOST) -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    (port,) = free_ports(1, host)
+    return port
 
 
 def shared_free_port(hosts: Sequence[str]) -> int:

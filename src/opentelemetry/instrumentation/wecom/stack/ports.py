@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import socket
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 
 HOST = "127.0.0.1"
+
+# Where free_ports() looks: below the kernel's range for outgoing connections, so a client
+# connection made between choosing a port and binding it cannot take the port.
+_LOWEST_PORT = 10_000
+_EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
 class PortInUseError(RuntimeError):
@@ -47,17 +53,8 @@ class StackPorts:
 
     @classmethod
     def ephemeral(cls) -> StackPorts:
-        """Ports the kernel reports free right now (for tests that run beside a real stack)."""
-        sockets = []
-        try:
-            for _ in cls.names():
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind((HOST, 0))
-                sockets.append(sock)
-            return cls(*(sock.getsockname()[1] for sock in sockets))
-        finally:
-            for sock in sockets:
-                sock.close()
+        """Ports free right now (for tests that run beside a real stack), see :func:`free_ports`."""
+        return cls(*free_ports(len(cls.names())))
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -65,6 +62,39 @@ class StackPorts:
     def url(self, name: str) -> str:
         """``http://127.0.0.1:PORT`` for the port called ``name`` (``"jaeger_ui"`` ...)."""
         return f"http://{HOST}:{getattr(self, name)}"
+
+
+def free_ports(count: int, host: str = HOST) -> list[int]:
+    """``count`` distinct ports that are free on ``host`` right now, for servers started next.
+
+    They are chosen at random below the kernel's range for outgoing connections (port 0 would
+    give one inside it): a port handed out by port 0 is released until the server binds it, and
+    any client connection on the machine may take it meanwhile. All are held while choosing.
+    """
+    highest = _ephemeral_start() - 1
+    held: list[socket.socket] = []
+    try:
+        while len(held) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((host, random.randint(_LOWEST_PORT, highest)))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+        return [sock.getsockname()[1] for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _ephemeral_start() -> int:
+    try:
+        with open(_EPHEMERAL_RANGE, encoding="ascii") as ranges:
+            low = int(ranges.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32_768
+    return max(low, _LOWEST_PORT + 1_000)
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, int]:
