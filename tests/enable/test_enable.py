@@ -166,7 +166,10 @@ def test_unreachable_collector_one_warning_prompt_exit(
     assert len(lines) == 1, child.stderr
     assert endpoint in lines[0]
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in lines[0]
-    assert child.exit_duration_s < 3.0
+    # Prompt exit is a property of time: without the abort, the exit waits for the OTLP
+    # exporter's retries, 10 s per attempt (its timeout) and more. The bound sits below one
+    # attempt, far from the ~0.1 s an aborted exit takes, so machine load cannot flip it.
+    assert child.exit_duration_s < 8.0
 
 
 @pytest.mark.parametrize(
