@@ -1,8 +1,10 @@
 """The collector throughput harness at smoke size: one low step per configuration.
 
-No throughput is asserted (a few seconds on a shared machine measure nothing); the checks are
-that telemetrygen builds and runs, that each configuration accepts what it is offered without
-refusing anything, and that the bundled config's scrub really runs (it costs CPU per span).
+No throughput or CPU figure is asserted (a few seconds on a shared machine measure nothing, and
+at this rate both configurations can round to the same CPU ticks); the checks are that
+telemetrygen builds and runs and that each configuration accepts what it is offered without
+refusing anything. That the bundled scrub works is proven on the real collector elsewhere
+(tests/collector/test_scrub_pattern.py, the e2e canary).
 """
 
 from __future__ import annotations
@@ -43,9 +45,3 @@ def test_each_configuration_accepts_a_low_rate_without_refusing(
     assert step.export_failed == 0
     assert step.accepted >= 0.98 * step.offered
     assert step.rss_mib > 0
-
-
-def test_the_bundled_config_costs_more_cpu_per_span_than_the_pass_through(
-    steps: dict[str, Step],
-) -> None:
-    assert steps["bundled"].cpu_per_kspan_ms > steps["passthrough"].cpu_per_kspan_ms
