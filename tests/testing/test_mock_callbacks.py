@@ -11,10 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from wechatpy.enterprise import crypto as wechat_crypto
 
 from opentelemetry.instrumentation.wecom.testing import CallbackSimulator
-
-wechat_crypto = pytest.importorskip("wechatpy.enterprise.crypto")
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from wechatpy.enterprise import crypto as wechat_crypto
 
 from opentelemetry.instrumentation.wecom.testing import WeComCrypto, WeComCryptoError
-
-pytest.importorskip("cryptography")
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -92,7 +91,6 @@ def test_errors_carry_official_codes(crypto: WeComCrypto) -> None:
 
 
 def test_interop_with_wechatpy() -> None:
-    wechat_crypto = pytest.importorskip("wechatpy.enterprise.crypto")
     theirs = wechat_crypto.WeChatCrypto(TOKEN, AES_KEY, RECEIVE_ID)
     ours = WeComCrypto(TOKEN, AES_KEY, RECEIVE_ID)
     # wechatpy reads what we seal...

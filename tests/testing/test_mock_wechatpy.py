@@ -6,10 +6,9 @@ import io
 from typing import Any
 
 import pytest
+from wechatpy import exceptions
 
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
-
-exceptions = pytest.importorskip("wechatpy.exceptions")
 
 
 def make_client(mock: MockWeComServer) -> Any:
