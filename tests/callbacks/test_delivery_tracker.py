@@ -6,14 +6,7 @@ import pytest
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, TraceFlags
 
 from opentelemetry.instrumentation.wecom._delivery import DeliveryTracker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from opentelemetry.instrumentation.wecom.testing import ManualClock
 
 
 def context(n: int) -> SpanContext:
@@ -21,10 +14,10 @@ def context(n: int) -> SpanContext:
 
 
 def test_answered_returns_the_send_and_the_seconds_since() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     tracker = DeliveryTracker(clock=clock)
     tracker.sent(1000002, "task-1", context(1))
-    clock.now += 42.5
+    clock.advance(42.5)
     answered = tracker.answered(1000002, "task-1")
     assert answered is not None
     assert answered.span_context == context(1)
@@ -35,21 +28,21 @@ def test_answered_returns_the_send_and_the_seconds_since() -> None:
 
 
 def test_entries_expire_after_the_ttl() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     tracker = DeliveryTracker(ttl_s=60, clock=clock)
     tracker.sent(1, "old", context(1))
-    clock.now += 30
+    clock.advance(30)
     tracker.sent(1, "young", context(2))
-    clock.now += 30
+    clock.advance(30)
     assert tracker.answered(1, "old") is not None  # exactly 60 s: still kept
-    clock.now += 0.001
+    clock.advance(0.001)
     assert tracker.answered(1, "old") is None
     assert tracker.answered(1, "young") is not None
     assert len(tracker) == 1
 
 
 def test_the_oldest_send_is_forgotten_over_the_cap() -> None:
-    tracker = DeliveryTracker(max_entries=3, clock=Clock())
+    tracker = DeliveryTracker(max_entries=3, clock=ManualClock(1000.0))
     for n in range(5):
         tracker.sent(1, f"task-{n}", context(n + 1))
     assert len(tracker) == 3
@@ -63,11 +56,11 @@ def test_the_oldest_send_is_forgotten_over_the_cap() -> None:
 
 
 def test_a_resent_task_id_counts_from_the_new_send() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     tracker = DeliveryTracker(max_entries=2, clock=clock)
     tracker.sent(1, "a", context(1))
     tracker.sent(1, "b", context(2))
-    clock.now += 10
+    clock.advance(10)
     tracker.sent(1, "a", context(3))  # a is young again: b is the oldest now
     tracker.sent(1, "c", context(4))
     assert tracker.answered(1, "b") is None
@@ -77,7 +70,7 @@ def test_a_resent_task_id_counts_from_the_new_send() -> None:
 
 
 def test_what_cannot_be_linked_is_not_kept() -> None:
-    tracker = DeliveryTracker(clock=Clock())
+    tracker = DeliveryTracker(clock=ManualClock(1000.0))
     tracker.sent(1, "", context(1))
     tracker.sent(1, "x" * 129, context(1))  # longer than WeCom allows
     tracker.sent(1, "unsampled", INVALID_SPAN_CONTEXT)

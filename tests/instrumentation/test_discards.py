@@ -6,67 +6,60 @@ import sys
 import threading
 
 from opentelemetry.instrumentation.wecom._discards import DeliveryLimits
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
+from opentelemetry.instrumentation.wecom.testing import ManualClock
 
 
 def test_the_31st_message_in_a_minute_to_one_member_is_discarded() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     for _ in range(30):
         assert limits.deliver_to_members(1000002, ["zhangsan"]) == {}
-        clock.now += 1.0
+        clock.advance(1.0)
     assert limits.deliver_to_members(1000002, ["zhangsan"]) == {"member_per_minute": 1}
     assert limits.deliver_to_members(1000002, ["lisi"]) == {}
 
 
 def test_discarded_messages_do_not_count_against_the_window() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     for _ in range(30):
         limits.deliver_to_members(1, ["a"])
     for _ in range(100):  # all in the same second: discarded, and not counted
         assert limits.deliver_to_members(1, ["a"]) == {"member_per_minute": 1}
-    clock.now += 60.0
+    clock.advance(60.0)
     for _ in range(30):
         assert limits.deliver_to_members(1, ["a"]) == {}
 
 
 def test_the_minute_window_slides() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     for _ in range(15):
         limits.deliver_to_members(1, ["a"])
-    clock.now += 30.0
+    clock.advance(30.0)
     for _ in range(15):
         limits.deliver_to_members(1, ["a"])
-    clock.now += 29.0
+    clock.advance(29.0)
     assert limits.deliver_to_members(1, ["a"]) == {"member_per_minute": 1}
-    clock.now += 2.0  # the first 15 are more than a minute old now
+    clock.advance(2.0)  # the first 15 are more than a minute old now
     for _ in range(15):
         assert limits.deliver_to_members(1, ["a"]) == {}
     assert limits.deliver_to_members(1, ["a"]) == {"member_per_minute": 1}
 
 
 def test_the_1001st_message_in_an_hour_is_discarded() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     for _ in range(1000):  # 20 a minute: under the minute limit, 1000 in 50 minutes
         assert limits.deliver_to_members(7, ["wangwu"]) == {}
-        clock.now += 3.0
+        clock.advance(3.0)
     assert limits.deliver_to_members(7, ["wangwu"]) == {"member_per_hour": 1}
-    clock.now += 700.0  # the first messages leave the hour window
+    clock.advance(700.0)  # the first messages leave the hour window
     assert limits.deliver_to_members(7, ["wangwu"]) == {}
 
 
 def test_members_are_counted_per_app() -> None:
-    limits = DeliveryLimits(clock=Clock())
+    limits = DeliveryLimits(clock=ManualClock(5000.0))
     for _ in range(30):
         limits.deliver_to_members(1, ["a"])
     assert limits.deliver_to_members(2, ["a"]) == {}
@@ -74,25 +67,25 @@ def test_members_are_counted_per_app() -> None:
 
 
 def test_one_message_to_many_members_counts_each_member_that_is_over() -> None:
-    limits = DeliveryLimits(clock=Clock())
+    limits = DeliveryLimits(clock=ManualClock(5000.0))
     for _ in range(30):
         limits.deliver_to_members(1, ["a", "b"])
     assert limits.deliver_to_members(1, ["a", "b", "c"]) == {"member_per_minute": 2}
 
 
 def test_app_chats_allow_200_a_minute() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     for _ in range(200):
         assert limits.deliver_to_chat("chat-1") == {}
     assert limits.deliver_to_chat("chat-1") == {"appchat_member_per_minute": 1}
     assert limits.deliver_to_chat("chat-2") == {}
-    clock.now += 61.0
+    clock.advance(61.0)
     assert limits.deliver_to_chat("chat-1") == {}
 
 
 def test_memory_is_capped_least_recently_used_member_first() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(capacity=100, clock=clock)
     for _ in range(30):
         limits.deliver_to_members(1, ["busy"])
@@ -107,7 +100,7 @@ def test_memory_is_capped_least_recently_used_member_first() -> None:
 
 
 def test_member_ids_are_not_kept_in_memory() -> None:
-    limits = DeliveryLimits(clock=Clock())
+    limits = DeliveryLimits(clock=ManualClock(5000.0))
     member = "a-very-recognisable-member-id"
     limits.deliver_to_members(1, [member])
     state = repr(limits.__dict__) + repr(list(limits._recipients.items()))
@@ -116,7 +109,7 @@ def test_member_ids_are_not_kept_in_memory() -> None:
 
 
 def test_memory_per_member_is_small() -> None:
-    limits = DeliveryLimits(clock=Clock())
+    limits = DeliveryLimits(clock=ManualClock(5000.0))
     limits.deliver_to_members(1, ["a"])
     recipient = next(iter(limits._recipients.values()))
     size = sys.getsizeof(recipient) + sum(
@@ -131,7 +124,7 @@ def test_disabled_by_a_zero_capacity() -> None:
 
 
 def test_concurrent_senders_never_deliver_more_than_the_limit() -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     limits = DeliveryLimits(clock=clock)
     discarded: list[int] = []
     lock = threading.Lock()

@@ -16,17 +16,10 @@ from opentelemetry.instrumentation.wecom._retries import (
     root_chain_key,
     task_identity,
 )
+from opentelemetry.instrumentation.wecom.testing import ManualClock
 
 CHAIN = ("trace", 1)
 OTHER_CHAIN = ("trace", 2)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def span(number: int) -> SpanContext:
@@ -64,7 +57,7 @@ def fail(
 
 
 def test_an_idle_tracker_marks_nothing_and_token_calls_are_proactive() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     assert chains.idle
     assert chains.begin(CHAIN, "message/send", no_fingerprint) == (None, None)
     assert chains.begin(CHAIN, "gettoken", no_fingerprint) == (None, Refresh(PROACTIVE, None))
@@ -72,7 +65,7 @@ def test_an_idle_tracker_marks_nothing_and_token_calls_are_proactive() -> None:
 
 def test_wechatpy_refresh_and_retry_is_one_chain() -> None:
     """send (42001) -> gettoken -> send again: a refresh for 42001, then attempt 1 of the send."""
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="42001", auth=True, print_=7)
     repeat, refresh = chains.begin(CHAIN, "gettoken", no_fingerprint)
     assert repeat is None
@@ -87,7 +80,7 @@ def test_wechatpy_refresh_and_retry_is_one_chain() -> None:
 
 
 def test_the_auth_error_is_consumed_by_the_first_token_call() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "user/get", 1, reason="40014", auth=True)
     assert chains.begin(CHAIN, "gettoken", no_fingerprint)[1] == Refresh("40014", span(1))
     assert chains.begin(CHAIN, "gettoken", no_fingerprint)[1] == Refresh(PROACTIVE, None)
@@ -95,7 +88,7 @@ def test_the_auth_error_is_consumed_by_the_first_token_call() -> None:
 
 def test_a_failed_token_call_is_not_an_auth_error_for_the_next_one_but_its_repeat() -> None:
     """gettoken failing with 40001 and asked again: a repeat, keeping the first refresh reason."""
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="42001", auth=True)
     assert chains.begin(CHAIN, "gettoken", no_fingerprint)[1] == Refresh("42001", span(1))
     chains.failed(
@@ -114,7 +107,7 @@ def test_a_failed_token_call_is_not_an_auth_error_for_the_next_one_but_its_repea
 
 
 def test_attempts_count_up_while_the_repeats_keep_failing() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="-1")
     for attempt in range(1, 4):
         repeat, _ = chains.begin(CHAIN, "message/send", no_fingerprint)
@@ -123,7 +116,7 @@ def test_attempts_count_up_while_the_repeats_keep_failing() -> None:
 
 
 def test_the_reason_is_that_of_the_attempt_repeated() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="ConnectError")
     repeat, _ = chains.begin(CHAIN, "message/send", no_fingerprint)
     assert repeat is not None
@@ -133,7 +126,7 @@ def test_the_reason_is_that_of_the_attempt_repeated() -> None:
 
 def test_a_different_request_of_the_same_api_is_not_a_repeat() -> None:
     """A loop sending to one member after another: one failure does not make the next a retry."""
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="81013", print_=111)
     assert chains.begin(CHAIN, "message/send", fingerprint(222)) == (None, None)
     chains.succeeded(CHAIN, "message/send", fingerprint(222))  # the other request succeeding
@@ -141,7 +134,7 @@ def test_a_different_request_of_the_same_api_is_not_a_repeat() -> None:
 
 
 def test_unknown_fingerprints_match_on_the_api() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "media/upload", 1, reason="-1", print_=None)
     assert chains.begin(CHAIN, "media/upload", fingerprint(5))[0] == Repeat(span(1), 1, "-1")
     fail(chains, "user/get", 2, reason="-1", print_=5)
@@ -149,7 +142,7 @@ def test_unknown_fingerprints_match_on_the_api() -> None:
 
 
 def test_other_chains_and_other_apis_are_not_repeats() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     fail(chains, "message/send", 1, reason="42001", auth=True)
     assert chains.begin(OTHER_CHAIN, "message/send", no_fingerprint) == (None, None)
     assert chains.begin(OTHER_CHAIN, "gettoken", no_fingerprint)[1] == Refresh(PROACTIVE, None)
@@ -157,36 +150,36 @@ def test_other_chains_and_other_apis_are_not_repeats() -> None:
 
 
 def test_failures_older_than_the_window_are_forgotten() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chains = RetryChains(window=10.0, clock=clock)
     fail(chains, "message/send", 1, reason="42001", auth=True)
-    clock.now += 10.5
+    clock.advance(10.5)
     assert chains.begin(CHAIN, "message/send", no_fingerprint) == (None, None)
     assert chains.begin(CHAIN, "gettoken", no_fingerprint)[1] == Refresh(PROACTIVE, None)
     assert chains.idle  # the whole chain went with its last failure
 
 
 def test_within_the_window_a_late_retry_is_still_seen() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chains = RetryChains(window=60.0, clock=clock)
     fail(chains, "message/send", 1, reason="45009")
-    clock.now += 59.0  # WeCom's minute-level block is 60 s: an app waiting it out
+    clock.advance(59.0)  # WeCom's minute-level block is 60 s: an app waiting it out
     assert chains.begin(CHAIN, "message/send", no_fingerprint)[0] == Repeat(span(1), 1, "45009")
 
 
 def test_memory_is_capped_least_recently_used_chain_first() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chains = RetryChains(capacity=3, clock=clock)
     for number in range(5):
         fail(chains, "message/send", number, key=("trace", number))
-        clock.now += 0.001
+        clock.advance(0.001)
     assert len(chains) == 3
     assert chains.begin(("trace", 0), "message/send", no_fingerprint) == (None, None)
     assert chains.begin(("trace", 4), "message/send", no_fingerprint)[0] is not None
 
 
 def test_a_chain_keeps_at_most_a_few_failed_apis() -> None:
-    chains = RetryChains(clock=Clock())
+    chains = RetryChains(clock=ManualClock(1000.0))
     for number in range(MAX_APIS_PER_CHAIN + 5):
         fail(chains, f"api/{number}", number)
     assert chains.begin(CHAIN, "api/0", no_fingerprint) == (None, None)
@@ -224,7 +217,7 @@ def test_root_chains_are_per_asyncio_task() -> None:
 
 
 def test_concurrent_use_keeps_the_cap() -> None:
-    chains = RetryChains(capacity=50, clock=Clock())
+    chains = RetryChains(capacity=50, clock=ManualClock(1000.0))
 
     def hammer(offset: int) -> None:
         for number in range(500):

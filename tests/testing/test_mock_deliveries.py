@@ -6,7 +6,11 @@ from typing import Any
 
 import httpx
 
-from opentelemetry.instrumentation.wecom.testing import DeliveryCounts, MockWeComServer
+from opentelemetry.instrumentation.wecom.testing import (
+    DeliveryCounts,
+    ManualClock,
+    MockWeComServer,
+)
 from opentelemetry.instrumentation.wecom.testing.deliveries import DeliveryLedger
 
 
@@ -67,33 +71,25 @@ def test_admin_endpoint_and_reset(
     assert wecom_mock.deliveries() == DeliveryCounts()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_windows_slide_exactly() -> None:
-    clock = Clock()
+    clock = ManualClock()
     ledger = DeliveryLedger(clock)
     for _ in range(30):
         ledger.deliver_to_members(1, ["a"])
-        clock.now += 1.0
+        clock.advance(1.0)
     ledger.deliver_to_members(1, ["a"])  # t=30: 30 in the last minute
     assert ledger.counts().discarded == {"member_per_minute": 1}
-    clock.now = 60.5  # the one sent at t=0 has left the minute
+    clock.advance(30.5)  # t=60.5: the one sent at t=0 has left the minute
     ledger.deliver_to_members(1, ["a"])
     assert ledger.counts() == DeliveryCounts(31, {"member_per_minute": 1})
 
 
 def test_the_hour_limit() -> None:
-    clock = Clock()
+    clock = ManualClock()
     ledger = DeliveryLedger(clock)
     for _ in range(1000):
         ledger.deliver_to_members(1, ["a"])
-        clock.now += 3.0
+        clock.advance(3.0)
     ledger.deliver_to_members(1, ["a"])
     ledger.deliver_to_members(2, ["a"])  # another app: its own windows
     assert ledger.counts() == DeliveryCounts(1001, {"member_per_hour": 1})
