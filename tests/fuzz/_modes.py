@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
@@ -137,6 +138,33 @@ def _httpx_head(seen: Seen, response: httpx.Response) -> None:
     seen.add("url", str(response.url), len(response.history))
 
 
+@contextmanager
+def _httpx_streamed(
+    request: Request, seen: Seen, url: Optional[str] = None, **options: Any
+) -> Iterator[httpx.Response]:
+    """A streamed httpx call at ``url`` (the request's own by default), its head recorded;
+    the stage is ``iterate`` inside the block."""
+    with (
+        _httpx_client(**options) as client,
+        client.stream(request.method, url or request.url, json=request.json) as response,
+    ):
+        _httpx_head(seen, response)
+        seen.stage = "iterate"
+        yield response
+
+
+@asynccontextmanager
+async def _httpx_async_streamed(request: Request, seen: Seen) -> AsyncIterator[httpx.Response]:
+    """:func:`_httpx_streamed` on the async client."""
+    async with (
+        _httpx_async_client() as client,
+        client.stream(request.method, request.url, json=request.json) as response,
+    ):
+        _httpx_head(seen, response)
+        seen.stage = "iterate"
+        yield response
+
+
 class HttpxRead(Mode):
     name = "httpx-read"
 
@@ -153,12 +181,7 @@ class HttpxStreamBytes(Mode):
     name = "httpx-stream-iter_bytes"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with (
-            _httpx_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen) as response:
             for chunk in response.iter_bytes(1000):
                 seen.add("chunk", chunk)
 
@@ -168,12 +191,7 @@ class HttpxStreamRaw(Mode):
     decodes = False
 
     def run(self, request: Request, seen: Seen) -> None:
-        with (
-            _httpx_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen) as response:
             for chunk in response.iter_raw(1000):
                 seen.add("chunk", chunk)
 
@@ -182,12 +200,7 @@ class HttpxStreamLines(Mode):
     name = "httpx-stream-iter_lines"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with (
-            _httpx_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen) as response:
             for line in response.iter_lines():
                 seen.add("line", line)
 
@@ -196,12 +209,7 @@ class HttpxStreamRead(Mode):
     name = "httpx-stream-read"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with (
-            _httpx_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen) as response:
             seen.add("content", response.read())
             seen.attempt("json", response.json)
 
@@ -211,12 +219,7 @@ class HttpxEarlyClose(Mode):
     reads_all = False
 
     def run(self, request: Request, seen: Seen) -> None:
-        with (
-            _httpx_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen) as response:
             for chunk in response.iter_bytes(100):
                 seen.add("chunk", chunk)
                 break
@@ -242,12 +245,7 @@ class HttpxMockTransportStream(Mode):
             return httpx.Response(case.status, headers=headers, content=case.body)
 
         transport = httpx.MockTransport(answer)
-        with (
-            _httpx_client(transport=transport) as client,
-            client.stream(request.method, request.direct_url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        with _httpx_streamed(request, seen, request.direct_url, transport=transport) as response:
             seen.add("content", response.read())
 
 
@@ -266,12 +264,7 @@ class AsyncHttpxStreamBytes(AsyncMode):
     name = "httpx-async-stream-aiter_bytes"
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            _httpx_async_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        async with _httpx_async_streamed(request, seen) as response:
             async for chunk in response.aiter_bytes(1000):
                 seen.add("chunk", chunk)
 
@@ -281,12 +274,7 @@ class AsyncHttpxEarlyClose(AsyncMode):
     reads_all = False
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            _httpx_async_client() as client,
-            client.stream(request.method, request.url, json=request.json) as response,
-        ):
-            _httpx_head(seen, response)
-            seen.stage = "iterate"
+        async with _httpx_async_streamed(request, seen) as response:
             async for chunk in response.aiter_bytes(100):
                 seen.add("chunk", chunk)
                 break
@@ -307,6 +295,14 @@ def _requests_head(seen: Seen, response: requests.Response) -> None:
     seen.add("url", response.url, len(response.history))
 
 
+@contextmanager
+def _requests_streamed(request: Request, seen: Seen) -> Iterator[requests.Response]:
+    """A ``stream=True`` requests call, its head recorded."""
+    with requests.Session() as session, _requests_send(session, request, stream=True) as response:
+        _requests_head(seen, response)
+        yield response
+
+
 class RequestsRead(Mode):
     name = "requests-read"
 
@@ -322,8 +318,7 @@ class RequestsStreamContent(Mode):
     name = "requests-stream-iter_content"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with requests.Session() as session, _requests_send(session, request, stream=True) as r:
-            _requests_head(seen, r)
+        with _requests_streamed(request, seen) as r:
             seen.stage = "iterate"
             for chunk in r.iter_content(777):
                 seen.add("chunk", chunk)
@@ -333,8 +328,7 @@ class RequestsIterLines(Mode):
     name = "requests-stream-iter_lines"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with requests.Session() as session, _requests_send(session, request, stream=True) as r:
-            _requests_head(seen, r)
+        with _requests_streamed(request, seen) as r:
             seen.stage = "iterate"
             for line in r.iter_lines():
                 seen.add("line", line)
@@ -361,8 +355,7 @@ class RequestsIterContentMisuse(Mode):
     name = "requests-iter_content-misuse"
 
     def run(self, request: Request, seen: Seen) -> None:
-        with requests.Session() as session, _requests_send(session, request, stream=True) as r:
-            _requests_head(seen, r)
+        with _requests_streamed(request, seen) as r:
             seen.attempt("misuse", lambda: _called(r.iter_content, "ten"))
             seen.stage = "iterate"
             for chunk in r.iter_content(4096):
@@ -385,16 +378,25 @@ def _aiohttp_head(seen: Seen, response: aiohttp.ClientResponse) -> None:
     seen.add("url", str(response.url), len(response.history))
 
 
+@asynccontextmanager
+async def _aiohttp_response(
+    request: Request, seen: Seen, **session_options: Any
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """An aiohttp call in ``async with``, its head recorded; the stage is ``iterate`` inside."""
+    async with (
+        aiohttp.ClientSession(**session_options) as session,
+        session.request(request.method, request.url, json=request.json) as response,
+    ):
+        _aiohttp_head(seen, response)
+        seen.stage = "iterate"
+        yield response
+
+
 class AiohttpRead(AsyncMode):
     name = "aiohttp-read"
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(request.method, request.url, json=request.json) as response,
-        ):
-            _aiohttp_head(seen, response)
-            seen.stage = "iterate"
+        async with _aiohttp_response(request, seen) as response:
             seen.add("content", await response.read())
             seen.stage = "json"
             seen.add("json", await response.json(content_type=None))
@@ -405,12 +407,7 @@ class AiohttpStreamContent(AsyncMode):
     observes_reads = False
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(request.method, request.url, json=request.json) as response,
-        ):
-            _aiohttp_head(seen, response)
-            seen.stage = "iterate"
+        async with _aiohttp_response(request, seen) as response:
             # read(n) returns what has arrived, up to n: the chunking depends on timing,
             # the bytes do not.
             chunks: list[bytes] = []
@@ -427,12 +424,7 @@ class AiohttpEarlyRelease(AsyncMode):
     observes_reads = False
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(request.method, request.url, json=request.json) as response,
-        ):
-            _aiohttp_head(seen, response)
-            seen.stage = "iterate"
+        async with _aiohttp_response(request, seen) as response:
             async for chunk in response.content.iter_chunked(100):
                 seen.add("chunk", bool(chunk))  # its size depends on timing
                 break
@@ -457,12 +449,7 @@ class AiohttpRaiseForStatus(AsyncMode):
     name = "aiohttp-raise_for_status"
 
     async def run_async(self, request: Request, seen: Seen) -> None:
-        async with (
-            aiohttp.ClientSession(raise_for_status=True) as session,
-            session.request(request.method, request.url, json=request.json) as response,
-        ):
-            _aiohttp_head(seen, response)
-            seen.stage = "iterate"
+        async with _aiohttp_response(request, seen, raise_for_status=True) as response:
             seen.add("content", await response.read())
 
 
