@@ -3,64 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.metrics.export import HistogramDataPoint
+from opentelemetry.sdk.trace import ReadableSpan
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+from tests._telemetry import InMemoryTelemetry
 
 
-class Telemetry:
+class Telemetry(InMemoryTelemetry):
     """What the instrumentation exported, with helpers to look at it."""
-
-    def __init__(self) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-        self._metrics: Any = None
-
-    def spans(self, name_prefix: str = "") -> list[ReadableSpan]:
-        return [s for s in self.exporter.get_finished_spans() if s.name.startswith(name_prefix)]
 
     def wecom_spans(self) -> list[ReadableSpan]:
         return self.spans("wecom ")
-
-    def collect(self) -> None:
-        self._metrics = self.reader.get_metrics_data()
-
-    def points(self, metric: str) -> list[Any]:
-        if self._metrics is None:
-            self.collect()
-        found = []
-        for resource_metrics in self._metrics.resource_metrics if self._metrics else []:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for item in scope_metrics.metrics:
-                    if item.name == metric:
-                        found.extend(item.data.data_points)
-        return found
 
     def duration_count(self) -> int:
         points = self.points("wecom.client.duration")
         return sum(p.count for p in points if isinstance(p, HistogramDataPoint))
 
-    def dump(self) -> str:
-        """Every exported string (span names, attributes, events, statuses, metric attributes)."""
-        parts: list[str] = []
-        for span in self.exporter.get_finished_spans():
-            parts.append(span.to_json())
-        self.collect()
-        if self._metrics is not None:
-            parts.append(self._metrics.to_json())
-        return "\n".join(parts)
+    def counts(self, metric: str, *keys: str) -> Counter[tuple[Any, ...]]:
+        """The sums of ``metric``'s points by the values of the attributes ``keys``."""
+        found: Counter[tuple[Any, ...]] = Counter()
+        for point in self.points(metric):
+            labels = dict(point.attributes or {})
+            found[tuple(labels.get(key) for key in keys)] += point.value
+        return +found
 
 
 @pytest.fixture
@@ -77,15 +48,8 @@ def mock() -> Iterator[MockWeComServer]:
 @pytest.fixture
 def instrumented(telemetry: Telemetry, mock: MockWeComServer) -> Iterator[Telemetry]:
     """WeComInstrumentor on the real SDK, treating the mock as a WeCom host."""
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[mock.host],
-    )
-    try:
+    with telemetry.instrumenting(hosts=[mock.host]):
         yield telemetry
-    finally:
-        WeComInstrumentor().uninstrument()
 
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 from .conftest import Telemetry, attrs
@@ -223,20 +222,15 @@ def test_raise_for_status_exception_is_recorded_and_reraised(
 
 
 def test_connection_refused_is_recorded_and_reraised(telemetry: Telemetry) -> None:
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=["127.0.0.1:9"],
-    )
 
     async def use(session: aiohttp.ClientSession) -> None:
         await session.get("http://127.0.0.1:9/cgi-bin/gettoken?corpid=ww&corpsecret=CANARYSECRET")
 
-    try:
-        with pytest.raises(aiohttp.ClientConnectorError):
-            run(use)
-    finally:
-        WeComInstrumentor().uninstrument()
+    with (
+        telemetry.instrumenting(hosts=["127.0.0.1:9"]),
+        pytest.raises(aiohttp.ClientConnectorError),
+    ):
+        run(use)
     (span,) = telemetry.wecom_spans()
     a = attrs(span)
     assert a["error.type"] == "ClientConnectorError"
@@ -321,21 +315,16 @@ def short_body_server() -> Iterator[str]:
 def test_a_body_cut_short_is_the_exception_the_app_gets(
     telemetry: Telemetry, short_body_server: str
 ) -> None:
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[short_body_server],
-    )
 
     async def use(session: aiohttp.ClientSession) -> Any:
         async with session.get(f"http://{short_body_server}/cgi-bin/user/get") as response:
             return await response.json()
 
-    try:
-        with pytest.raises(aiohttp.ClientPayloadError):
-            run(use)
-    finally:
-        WeComInstrumentor().uninstrument()
+    with (
+        telemetry.instrumenting(hosts=[short_body_server]),
+        pytest.raises(aiohttp.ClientPayloadError),
+    ):
+        run(use)
     (span,) = telemetry.wecom_spans()
     assert attrs(span)["error.type"] == "ClientPayloadError"
     assert [e.name for e in span.events] == ["exception"]

@@ -19,8 +19,6 @@ import httpx
 import pytest
 import requests
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
-
 from .conftest import Telemetry
 
 BINARY = bytes(range(256)) * 2048
@@ -192,15 +190,8 @@ def test_same_results_with_and_without_instrumentation(
 ) -> None:
     base = f"http://{server}"
     bare = calls(base)
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[server, "127.0.0.1:9"],
-    )
-    try:
+    with telemetry.instrumenting(hosts=[server, "127.0.0.1:9"]):
         instrumented = calls(base)
-    finally:
-        WeComInstrumentor().uninstrument()
     assert instrumented == bare
     # Instrumented for real: one span and one point per call.
     assert len(telemetry.wecom_spans()) == count

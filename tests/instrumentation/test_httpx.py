@@ -160,18 +160,9 @@ def test_non_json_502_page(instrumented: Telemetry, mock: MockWeComServer) -> No
 
 
 def test_connection_refused_is_recorded_and_reraised(telemetry: Telemetry) -> None:
-    from opentelemetry.instrumentation.wecom import WeComInstrumentor
 
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=["127.0.0.1:9"],
-    )
-    try:
-        with pytest.raises(httpx.ConnectError):
-            httpx.get("http://127.0.0.1:9/cgi-bin/gettoken?corpid=ww&corpsecret=CANARYSECRET")
-    finally:
-        WeComInstrumentor().uninstrument()
+    with telemetry.instrumenting(hosts=["127.0.0.1:9"]), pytest.raises(httpx.ConnectError):
+        httpx.get("http://127.0.0.1:9/cgi-bin/gettoken?corpid=ww&corpsecret=CANARYSECRET")
     (span,) = telemetry.wecom_spans()
     a = attrs(span)
     assert a["error.type"] == "ConnectError"
@@ -311,20 +302,16 @@ def test_other_hosts_are_untouched(instrumented: Telemetry, mock: MockWeComServe
 
 def test_mock_transport_clients_are_instrumented(telemetry: Telemetry) -> None:
     """Any transport: the wrapper sits on Client.send, above the transport."""
-    from opentelemetry.instrumentation.wecom import WeComInstrumentor
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, json={"errcode": 60020, "errmsg": "not allow to access from your ip"}
         )
 
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
-    )
-    try:
-        with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-            client.get("https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=abc")
-    finally:
-        WeComInstrumentor().uninstrument()
+    with (
+        telemetry.instrumenting(),
+        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+    ):
+        client.get("https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=abc")
     (span,) = telemetry.wecom_spans()
     assert attrs(span)["wecom.error.category"] == "ip_whitelist"

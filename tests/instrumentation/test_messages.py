@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor, wecom_api
+from opentelemetry.instrumentation.wecom import wecom_api
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 from tests.instrumentation.conftest import Telemetry, attrs
-
-
-def counts(telemetry: Telemetry, metric: str, *keys: str) -> Counter[tuple[Any, ...]]:
-    telemetry.collect()
-    found: Counter[tuple[Any, ...]] = Counter()
-    for point in telemetry.points(metric):
-        labels = dict(point.attributes or {})
-        found[tuple(labels.get(key) for key in keys)] += point.value
-    return +found
 
 
 @pytest.fixture
@@ -48,14 +37,14 @@ def test_silent_discards_match_what_the_mock_discarded(
         assert send(api, mock, touser="zhangsan|lisi")["errcode"] == 0
     truth = mock.deliveries()
     assert truth.discarded == {"member_per_minute": 8}  # 4 too many for each of two members
-    discarded = counts(
-        instrumented, "wecom.message.discarded", "wecom.agent_id", "wecom.message.limit"
+    discarded = instrumented.counts(
+        "wecom.message.discarded", "wecom.agent_id", "wecom.message.limit"
     )
     assert discarded == {(mock.agent_id, "member_per_minute"): truth.total_discarded}
     sends = instrumented.spans("wecom message/send")
     assert [attrs(s).get("wecom.message.discarded") for s in sends[-5:]] == [None, 2, 2, 2, 2]
-    recipients = counts(
-        instrumented, "wecom.message.recipients", "wecom.agent_id", "wecom.recipient.kind"
+    recipients = instrumented.counts(
+        "wecom.message.recipients", "wecom.agent_id", "wecom.recipient.kind"
     )
     assert recipients == {(mock.agent_id, "user"): 68}  # person-times sent, discarded or not
 
@@ -69,9 +58,7 @@ def test_wechatpy_sends_count_exact_members_and_skip_dropped_ones(
     assert attrs(span)["wecom.message.recipients.user"] == 1  # de-duplicated, minus dropped
     assert attrs(span)["wecom.message.invalid.invaliduser"] == 1
     assert attrs(span)["wecom.message.invalid.unlicenseduser"] == 1
-    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {
-        ("user",): 1
-    }
+    assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {("user",): 1}
     assert mock.deliveries().delivered == 1
 
 
@@ -80,7 +67,7 @@ def test_parties_tags_and_all_are_their_own_kinds(
 ) -> None:
     send(api, mock, toparty="1|2", totag="1")
     send(api, mock, touser="@all")
-    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {
+    assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {
         ("party",): 2,
         ("tag",): 1,
         ("all",): 1,
@@ -96,8 +83,8 @@ def test_refused_messages_spend_nothing(
     mock.inject(api="message/send", errcode=45009, calls=[1])
     send(api, mock, touser="zhangsan")  # 45009
     send(api, mock, touser="ghost")  # 81013: nobody valid
-    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {}
-    assert counts(instrumented, "wecom.message.invalid_recipients", "wecom.recipient.kind") == {
+    assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {}
+    assert instrumented.counts("wecom.message.invalid_recipients", "wecom.recipient.kind") == {
         ("invaliduser",): 1
     }
 
@@ -109,8 +96,7 @@ def test_app_chats_are_tracked_per_chat(
     for _ in range(202):
         api.post("appchat/send", json={"chatid": chat, "msgtype": "text", "text": {"content": "x"}})
     assert mock.deliveries().discarded == {"appchat_member_per_minute": 2}
-    assert counts(
-        instrumented,
+    assert instrumented.counts(
         "wecom.message.discarded",
         "wecom.api",
         "wecom.agent_id",
@@ -119,25 +105,17 @@ def test_app_chats_are_tracked_per_chat(
 
 
 def test_sampled_out_sends_are_counted_alike(mock: MockWeComServer) -> None:
-    telemetry = Telemetry()
-    telemetry.tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[mock.host],
-    )
-    try:
+    telemetry = Telemetry(sampler=ALWAYS_OFF)
+    with telemetry.instrumenting(hosts=[mock.host]):
         client = wechatpy_client(mock, timeout=5)
         for _ in range(31):
             client.message.send_text(mock.agent_id, ["wangwu", "ghost"], "hi")
-    finally:
-        WeComInstrumentor().uninstrument()
     assert telemetry.wecom_spans() == []
-    assert counts(telemetry, "wecom.message.recipients", "wecom.recipient.kind") == {("user",): 31}
-    assert counts(telemetry, "wecom.message.discarded", "wecom.message.limit") == {
+    assert telemetry.counts("wecom.message.recipients", "wecom.recipient.kind") == {("user",): 31}
+    assert telemetry.counts("wecom.message.discarded", "wecom.message.limit") == {
         ("member_per_minute",): 1
     }
-    assert counts(telemetry, "wecom.message.invalid_recipients", "wecom.recipient.kind") == {
+    assert telemetry.counts("wecom.message.invalid_recipients", "wecom.recipient.kind") == {
         ("invaliduser",): 31
     }
 
@@ -152,10 +130,10 @@ def test_a_decorated_send_around_an_instrumented_one_counts_once(
     for _ in range(31):
         notify("zhaoliu")
     assert len(instrumented.spans("wecom message/send")) == 62
-    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {
+    assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {
         ("user",): 31
     }
-    assert counts(instrumented, "wecom.message.discarded", "wecom.message.limit") == {
+    assert instrumented.counts("wecom.message.discarded", "wecom.message.limit") == {
         ("member_per_minute",): 1
     }
 
@@ -172,20 +150,12 @@ def test_member_ids_never_leave_the_process(
 
 
 def test_member_tracking_can_be_turned_off(telemetry: Telemetry, mock: MockWeComServer) -> None:
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[mock.host],
-        max_tracked_members=0,
-    )
-    try:
+    with telemetry.instrumenting(hosts=[mock.host], max_tracked_members=0):
         client = wechatpy_client(mock, timeout=5)
         for _ in range(31):
             client.message.send_text(mock.agent_id, "lisi", "hi")
-    finally:
-        WeComInstrumentor().uninstrument()
-    assert counts(telemetry, "wecom.message.discarded", "wecom.message.limit") == {}
-    assert counts(telemetry, "wecom.message.recipients", "wecom.recipient.kind") == {("user",): 31}
+    assert telemetry.counts("wecom.message.discarded", "wecom.message.limit") == {}
+    assert telemetry.counts("wecom.message.recipients", "wecom.recipient.kind") == {("user",): 31}
 
 
 def test_agent_ids_on_metrics_are_capped() -> None:
@@ -226,9 +196,9 @@ def test_aiohttp_sends_are_counted_like_the_others(
 
     asyncio.run(main())
     assert mock.deliveries().discarded == {"member_per_minute": 1}
-    assert counts(instrumented, "wecom.message.discarded", "wecom.message.limit") == {
+    assert instrumented.counts("wecom.message.discarded", "wecom.message.limit") == {
         ("member_per_minute",): 1
     }
-    assert counts(instrumented, "wecom.message.recipients", "wecom.recipient.kind") == {
+    assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {
         ("user",): 31
     }

@@ -104,20 +104,11 @@ def test_streamed_json_error_read_through_json(
 
 def test_connection_error_message_with_token_is_scrubbed(telemetry: Telemetry) -> None:
     """requests' ConnectionError embeds the URL with the token; the span must not."""
-    from opentelemetry.instrumentation.wecom import WeComInstrumentor
-
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=["127.0.0.1:9"],
-    )
-    try:
-        with pytest.raises(requests.ConnectionError) as raised:
-            requests.post(
-                "http://127.0.0.1:9/cgi-bin/message/send?access_token=CANARYTOKEN42", json={}
-            )
-    finally:
-        WeComInstrumentor().uninstrument()
+    with (
+        telemetry.instrumenting(hosts=["127.0.0.1:9"]),
+        pytest.raises(requests.ConnectionError) as raised,
+    ):
+        requests.post("http://127.0.0.1:9/cgi-bin/message/send?access_token=CANARYTOKEN42", json={})
     assert "CANARYTOKEN42" in str(raised.value)  # the app still sees the original exception
     (span,) = telemetry.wecom_spans()
     assert attrs(span)["error.type"] == "ConnectionError"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import tenacity
 from opentelemetry.sdk.trace import ReadableSpan
 from wechatpy.exceptions import WeChatClientException
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor, wecom_api
+from opentelemetry.instrumentation.wecom import wecom_api
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 from tests.instrumentation.conftest import Telemetry, attrs
 
@@ -27,25 +26,8 @@ def window(request: pytest.FixtureRequest) -> float:
 
 @pytest.fixture
 def chained(telemetry: Telemetry, mock: MockWeComServer, window: float) -> Iterator[Telemetry]:
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[mock.host],
-        retry_window=window,
-    )
-    try:
+    with telemetry.instrumenting(hosts=[mock.host], retry_window=window):
         yield telemetry
-    finally:
-        WeComInstrumentor().uninstrument()
-
-
-def counts(telemetry: Telemetry, metric: str, *keys: str) -> Counter[tuple[Any, ...]]:
-    telemetry.collect()
-    found: Counter[tuple[Any, ...]] = Counter()
-    for point in telemetry.points(metric):
-        labels = dict(point.attributes or {})
-        found[tuple(labels.get(key) for key in keys)] += point.value
-    return +found
 
 
 def links(span: ReadableSpan) -> list[tuple[int, dict[str, Any]]]:
@@ -89,11 +71,11 @@ def test_wechatpy_refresh_and_retry_without_a_span_is_one_chain(
     assert links(retry) == [(failed.context.span_id, {"wecom.retry.reason": "42001"})]
     assert len({s.context.trace_id for s in (failed, refresh, retry)}) == 3  # three roots
 
-    assert counts(chained, "wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
+    assert chained.counts("wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
         ("message/send", "42001"): 1
     }
-    refreshes = counts(
-        chained, "wecom.token.refreshes", "wecom.token.refresh.reason", "wecom.status"
+    refreshes = chained.counts(
+        "wecom.token.refreshes", "wecom.token.refresh.reason", "wecom.status"
     )
     assert refreshes == {("proactive", "ok"): 1, ("42001", "ok"): 1}
 
@@ -126,9 +108,9 @@ def test_a_zero_window_turns_chains_off(chained: Telemetry, mock: MockWeComServe
     spans = chained.wecom_spans()
     assert not any("wecom.retry.attempt" in attrs(s) for s in spans)
     assert not any("wecom.token.refresh.reason" in attrs(s) for s in spans)
-    assert counts(chained, "wecom.client.retries", "wecom.api") == {}
+    assert chained.counts("wecom.client.retries", "wecom.api") == {}
     # Refreshes are still counted by outcome, without a reason.
-    assert counts(chained, "wecom.token.refreshes", "wecom.status") == {("ok",): 2}
+    assert chained.counts("wecom.token.refreshes", "wecom.status") == {("ok",): 2}
 
 
 def test_tenacity_retrying_an_httpx_call_counts_every_repeat(
@@ -160,7 +142,7 @@ def test_tenacity_retrying_an_httpx_call_counts_every_repeat(
     assert [attrs(s).get("wecom.errcode") for s in sends] == [-1, -1, 0]
     assert links(sends[1])[0][0] == sends[0].context.span_id
     assert links(sends[2])[0][0] == sends[1].context.span_id
-    assert counts(chained, "wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
+    assert chained.counts("wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
         ("message/send", "-1"): 2
     }
 
@@ -238,7 +220,7 @@ def test_a_retried_decorated_function_counts_one_retry(
     assert [attrs(s).get("wecom.retry.attempt") for s in decorated] == [None, 1]
     assert attrs(decorated[1])["wecom.retry.reason"] == "RuntimeError"
     assert [attrs(s).get("wecom.retry.attempt") for s in http] == [None, None]
-    assert counts(chained, "wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
+    assert chained.counts("wecom.client.retries", "wecom.api", "wecom.retry.reason") == {
         ("message/send", "RuntimeError"): 1
     }
 
@@ -261,7 +243,7 @@ def test_a_decorated_token_function_passes_its_refresh_reason_to_its_http_call(
     assert "http.request.method" not in attrs(decorated)
     assert attrs(decorated)["wecom.token.refresh.reason"] == "40014"
     assert attrs(http)["wecom.token.refresh.reason"] == "40014"
-    assert counts(chained, "wecom.token.refreshes", "wecom.token.refresh.reason") == {("40014",): 1}
+    assert chained.counts("wecom.token.refreshes", "wecom.token.refresh.reason") == {("40014",): 1}
 
 
 def test_a_failing_refresh_repeated_keeps_its_reason_and_counts_failures(
@@ -275,8 +257,7 @@ def test_a_failing_refresh_repeated_keeps_its_reason_and_counts_failures(
         client.user.get("lisi")  # 42001 -> gettoken 40001 -> raises
     with pytest.raises(WeChatClientException):
         client.user.get("lisi")  # the cached token is the expired one: 42001 again -> 40001
-    refreshes = counts(
-        chained,
+    refreshes = chained.counts(
         "wecom.token.refreshes",
         "wecom.token.refresh.reason",
         "wecom.status",
@@ -289,25 +270,16 @@ def test_a_failing_refresh_repeated_keeps_its_reason_and_counts_failures(
 
 
 def test_sampled_out_calls_still_count_retries_and_refreshes(mock: MockWeComServer) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-    telemetry = Telemetry()
-    telemetry.tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        hosts=[mock.host],
-    )
-    try:
+    telemetry = Telemetry(sampler=ALWAYS_OFF)
+    with telemetry.instrumenting(hosts=[mock.host]):
         client = wechatpy_client(mock, timeout=5)
         client.user.get("lisi")
         mock.expire_tokens()
         client.user.get("lisi")
-    finally:
-        WeComInstrumentor().uninstrument()
-    assert counts(telemetry, "wecom.client.retries", "wecom.retry.reason") == {("42001",): 1}
-    assert counts(telemetry, "wecom.token.refreshes", "wecom.token.refresh.reason") == {
+    assert telemetry.counts("wecom.client.retries", "wecom.retry.reason") == {("42001",): 1}
+    assert telemetry.counts("wecom.token.refreshes", "wecom.token.refresh.reason") == {
         ("proactive",): 1,
         ("42001",): 1,
     }

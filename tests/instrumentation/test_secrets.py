@@ -9,7 +9,7 @@ import httpx
 import pytest
 import requests
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor, wecom_api
+from opentelemetry.instrumentation.wecom import wecom_api
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 from .conftest import Telemetry
@@ -49,17 +49,11 @@ def logs() -> Iterator[_Capture]:
 
 
 def test_no_canary_anywhere(telemetry: Telemetry, logs: _Capture) -> None:
-    with MockWeComServer(corp_secret=CORP_SECRET, webhook_key=WEBHOOK_KEY) as mock:
-        WeComInstrumentor().instrument(
-            tracer_provider=telemetry.tracer_provider,
-            meter_provider=telemetry.meter_provider,
-            hosts=[mock.host, "127.0.0.1:9"],
-            call_log=True,
-        )
-        try:
-            tokens = _exercise(mock)
-        finally:
-            WeComInstrumentor().uninstrument()
+    with (
+        MockWeComServer(corp_secret=CORP_SECRET, webhook_key=WEBHOOK_KEY) as mock,
+        telemetry.instrumenting(hosts=[mock.host, "127.0.0.1:9"], call_log=True),
+    ):
+        tokens = _exercise(mock)
     exported = telemetry.dump()
     logged = logs.text()
     assert "wecom message/send" in exported

@@ -16,7 +16,6 @@ from opentelemetry.trace import StatusCode
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 from .conftest import Telemetry, attrs
@@ -45,13 +44,8 @@ def qyapi_is_the_mock(mock: MockWeComServer, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 def default_instrumentation(telemetry: Telemetry) -> Iterator[Telemetry]:
-    WeComInstrumentor().instrument(
-        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
-    )
-    try:
+    with telemetry.instrumenting():
         yield telemetry
-    finally:
-        WeComInstrumentor().uninstrument()
 
 
 def test_token_refresh_on_42001_is_visible_in_one_trace(
