@@ -9,14 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import Histogram, MeterProvider
-from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from opentelemetry.instrumentation.wecom.callbacks import WeComASGIMiddleware, WeComWSGIMiddleware
 from opentelemetry.instrumentation.wecom.testing import CallbackSimulator
+from tests._telemetry import InMemoryTelemetry
 
 from .apps import AGENT_ID, CORP_ID, KEYS, PATH, fastapi_app, flask_app, serve_asgi, serve_wsgi
 
@@ -24,28 +21,18 @@ FRAMEWORKS = ("flask", "fastapi")
 _WAIT_S = 10.0
 
 
-class CallbackTelemetry:
+class CallbackTelemetry(InMemoryTelemetry):
     """The real SDK with in-memory exporters; metric collections hold only new points."""
 
     def __init__(self) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader(
-            preferred_temporality={Histogram: AggregationTemporality.DELTA}
-        )
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-
-    @property
-    def providers(self) -> dict[str, Any]:
-        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider}
+        super().__init__(delta_histograms=True)
 
     def reset(self) -> None:
         self.exporter.clear()
         self.reader.get_metrics_data()
 
     def spans(self, prefix: str = "wecom callback") -> list[ReadableSpan]:
-        return [s for s in self.exporter.get_finished_spans() if s.name.startswith(prefix)]
+        return super().spans(prefix)
 
     def wait_for_spans(self, count: int, prefix: str = "wecom callback") -> list[ReadableSpan]:
         """The spans, once ``count`` have ended (the server may end one after answering)."""
@@ -57,22 +44,7 @@ class CallbackTelemetry:
         return spans
 
     def points(self, metric: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        found: list[Any] = []
-        for resource_metrics in data.resource_metrics if data else []:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for item in scope_metrics.metrics:
-                    if item.name == metric:
-                        found.extend(p for p in item.data.data_points if p.count)
-        return found
-
-    def dump(self) -> str:
-        """Every exported string: spans (names, attributes, events, status) and metrics."""
-        parts = [span.to_json() for span in self.exporter.get_finished_spans()]
-        data = self.reader.get_metrics_data()
-        if data is not None:
-            parts.append(data.to_json())
-        return "\n".join(parts)
+        return [p for p in super().points(metric) if p.count]
 
 
 @dataclass

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from opentelemetry.trace import format_span_id
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 from .apps import AGENT_ID
@@ -25,11 +24,8 @@ def mock() -> Iterator[MockWeComServer]:
 
 @pytest.fixture
 def instrumented(stack: Stack, mock: MockWeComServer) -> Iterator[Stack]:
-    WeComInstrumentor().instrument(**stack.telemetry.providers, hosts=[mock.host])
-    try:
+    with stack.telemetry.instrumenting(hosts=[mock.host]):
         yield stack
-    finally:
-        WeComInstrumentor().uninstrument()
 
 
 def send_card(mock: MockWeComServer, task_id: str) -> dict[str, Any]:

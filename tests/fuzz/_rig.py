@@ -23,19 +23,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.metrics import Histogram, MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    HistogramDataPoint,
-    InMemoryMetricReader,
-    MetricsData,
-)
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
+from tests._telemetry import InMemoryTelemetry, data_points
 
 from ._modes import Mode, Request, Seen
 from ._responses import CANARY, CORP_SECRET, HOP_TOKEN, URL_TOKEN, Case
@@ -65,13 +57,7 @@ class Exported:
     records: list[logging.LogRecord]
 
     def duration_points(self) -> list[HistogramDataPoint]:
-        found: list[HistogramDataPoint] = []
-        for resource in self.metrics.resource_metrics if self.metrics else ():
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    if metric.name == DURATION:
-                        found.extend(p for p in metric.data.data_points)  # type: ignore[misc]
-        return found
+        return data_points(self.metrics, DURATION)
 
 
 @dataclass
@@ -97,13 +83,7 @@ class Rig:
     def __init__(self) -> None:
         self.wecom = WireServer("127.0.0.1")
         self.other = self.wecom.sibling("127.0.0.2")
-        self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.reader = InMemoryMetricReader(
-            preferred_temporality={Histogram: AggregationTemporality.DELTA}
-        )
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.telemetry = InMemoryTelemetry(delta_histograms=True)
         self._records = _Records()
         self.stats = Stats()
 
@@ -115,8 +95,8 @@ class Rig:
     def __exit__(self, *exc: object) -> None:
         self.wecom.__exit__(*exc)
         self.other.__exit__(*exc)
-        self.meter_provider.shutdown()
-        self.tracer_provider.shutdown()
+        self.telemetry.meter_provider.shutdown()
+        self.telemetry.tracer_provider.shutdown()
 
     def request_for(self, case: Case, case_id: str) -> Request:
         return Request(
@@ -165,29 +145,23 @@ class Rig:
 
     @contextmanager
     def instrumented(self) -> Iterator[None]:
-        WeComInstrumentor().instrument(
-            tracer_provider=self.tracer_provider,
-            meter_provider=self.meter_provider,
-            hosts=[self.wecom.authority],
-            call_log=True,
-        )
         logger = logging.getLogger("opentelemetry")
         previous = logger.level
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(self._records)
-        try:
-            yield
-        finally:
-            logger.removeHandler(self._records)
-            logger.setLevel(previous)
-            WeComInstrumentor().uninstrument()
+        with self.telemetry.instrumenting(hosts=[self.wecom.authority], call_log=True):
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(self._records)
+            try:
+                yield
+            finally:
+                logger.removeHandler(self._records)
+                logger.setLevel(previous)
 
     def take(self) -> Exported:
         """What was exported since the last ``take``."""
-        spans = list(self.exporter.get_finished_spans())
-        self.exporter.clear()
+        spans = list(self.telemetry.exporter.get_finished_spans())
+        self.telemetry.exporter.clear()
         records, self._records.records = self._records.records, []
-        return Exported(spans, self.reader.get_metrics_data(), records)
+        return Exported(spans, self.telemetry.reader.get_metrics_data(), records)
 
 
 def check(rig: Rig, mode: Mode, request: Request, *, bare: Seen, seen: Seen, got: Exported) -> None:
