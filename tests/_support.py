@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+import time
+from typing import Callable, NoReturn, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 
 def missing(reason: str) -> NoReturn:
@@ -23,3 +26,18 @@ def require(condition: object, reason: str) -> None:
     """:func:`missing` unless ``condition`` holds."""
     if not condition:
         missing(reason)
+
+
+def poll(
+    fetch: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.5
+) -> T:
+    """Call ``fetch`` until ``done`` accepts its result or ``timeout`` s pass; the last result.
+
+    The caller asserts on what it gets back, so a condition that never came true fails there.
+    """
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = fetch()
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from opentelemetry.instrumentation.wecom.callbacks import WeComASGIMiddleware, WeComWSGIMiddleware
 from opentelemetry.instrumentation.wecom.testing import CallbackSimulator
+from tests._support import poll
 from tests._telemetry import InMemoryTelemetry
 
 from .apps import AGENT_ID, CORP_ID, KEYS, PATH, fastapi_app, flask_app, serve_asgi, serve_wsgi
@@ -36,10 +36,7 @@ class CallbackTelemetry(InMemoryTelemetry):
 
     def wait_for_spans(self, count: int, prefix: str = "wecom callback") -> list[ReadableSpan]:
         """The spans, once ``count`` have ended (the server may end one after answering)."""
-        deadline = time.monotonic() + _WAIT_S
-        while len(self.spans(prefix)) < count and time.monotonic() < deadline:
-            time.sleep(0.005)
-        spans = self.spans(prefix)
+        spans = poll(lambda: self.spans(prefix), lambda s: len(s) >= count, _WAIT_S, 0.005)
         assert len(spans) == count, [s.name for s in spans]
         return spans
 

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+
+from tests._support import poll
 
 ROOT = Path(__file__).parents[2]
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -88,16 +90,6 @@ def get_json(url: str, params: Optional[dict[str, str]] = None) -> Any:
         return json.load(response)
 
 
-def poll(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-
-
 def scraped_after(prometheus: str, service: str, moment: float) -> bool:
     """Whether Prometheus scraped the service's call counts after ``moment`` (its last flush)."""
     query = f'max(timestamp(wecom_client_duration_seconds_count{{job="{service}"}}))'
@@ -107,5 +99,8 @@ def scraped_after(prometheus: str, service: str, moment: float) -> bool:
 
 def wait_for_metrics(prometheus: str, runs: Sequence[Run], timeout: float = 30.0) -> None:
     for run in runs:
-        if not poll(lambda run=run: scraped_after(prometheus, run.service, run.ended), timeout):
+        scraped = poll(
+            lambda run=run: scraped_after(prometheus, run.service, run.ended), bool, timeout
+        )
+        if not scraped:
             raise TimeoutError(f"Prometheus never scraped {run.service} after its last export")

@@ -28,10 +28,10 @@ from opentelemetry.instrumentation.wecom.stack.build import find_binaries
 from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import LocalStack
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+from tests._support import poll
 from tests.diagnosis.harness import (
     Run,
     get_json,
-    poll,
     run_scenario,
     run_scenarios,
     wait_for_metrics,
@@ -85,7 +85,7 @@ def record(
         meta["now"] = now
         return meta.get("jaeger_down", False) or settled(found)
 
-    poll(attempt, timeout=30, interval=1.0)
+    poll(attempt, bool, timeout=30, interval=1.0)
     assert found is not None
     document = {
         "meta": {

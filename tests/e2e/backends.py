@@ -1,4 +1,4 @@
-"""Small clients for the Jaeger query API and the Prometheus HTTP API, with polling."""
+"""Small clients for the Jaeger query API and the Prometheus HTTP API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -35,18 +35,6 @@ def get_text(url: str) -> str:
     with _NO_PROXY.open(url, timeout=10) as response:
         data: bytes = response.read()
         return data.decode("utf-8", errors="replace")
-
-
-def poll(
-    fetch: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.5
-) -> T:
-    """Call ``fetch`` until ``done`` accepts its result or ``timeout`` passes; the last result."""
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = fetch()
-    return value
 
 
 def _rfc3339(moment: datetime) -> str:

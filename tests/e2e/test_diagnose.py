@@ -31,8 +31,9 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
 from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import LocalStack
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
+from tests._support import poll
 from tests.collector.binaries import require_binaries
-from tests.diagnosis.harness import Run, poll, run_scenario, run_scenarios, wait_for_metrics
+from tests.diagnosis.harness import Run, run_scenario, run_scenarios, wait_for_metrics
 from tests.diagnosis.scenario_app import SCENARIOS
 from tests.diagnosis.test_diagnose_recorded import schema
 from tests.e2e.conftest import COLLECTOR_OVERRIDES, Stack
@@ -88,7 +89,7 @@ def settle(run: Run, prometheus: str, jaeger: str) -> None:
         found = diagnose(source, service=run.service, start=start, end=end)
         return found.healthy or bool(found.findings and found.findings[0].trace_ids)
 
-    poll(ready, timeout=20, interval=1.0)
+    poll(ready, bool, timeout=20, interval=1.0)
 
 
 def loss_on_own_stack(results: dict[str, Any], tmp: Path) -> None:

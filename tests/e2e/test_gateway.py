@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
-from tests._support import require
+from tests._support import poll, require
 from tests.collector.binaries import require_binaries
-from tests.e2e.backends import Prometheus, get_text, poll
+from tests.e2e.backends import Prometheus, get_text
 from tests.e2e.conftest import COLLECTOR_OVERRIDES, Stack
 from tests.e2e.gateway import (
     GATEWAY_HOSTS,

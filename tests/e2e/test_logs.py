@@ -12,7 +12,7 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from tests.e2e.backends import poll
+from tests._support import poll
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

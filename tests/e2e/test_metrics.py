@@ -14,7 +14,8 @@ from wechatpy.exceptions import WeChatClientException
 
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
-from tests.e2e.backends import get_json, poll
+from tests._support import poll
+from tests.e2e.backends import get_json
 from tests.e2e.conftest import App, Stack
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from opentelemetry.instrumentation.wecom.diagnosis import JaegerClient, TraceView
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
-from tests.e2e.backends import poll
+from tests._support import poll
 from tests.e2e.conftest import App, Stack
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,8 @@ from opentelemetry.trace import Status, StatusCode
 from wechatpy.exceptions import WeChatClientException
 
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
-from tests.e2e.backends import attributes, poll
+from tests._support import poll
+from tests.e2e.backends import attributes
 from tests.e2e.conftest import HEALTHY_PERCENT, App, Stack
 
 pytestmark = pytest.mark.e2e

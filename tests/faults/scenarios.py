@@ -26,7 +26,8 @@ from opentelemetry.instrumentation.wecom.stack.health import http_ok
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import LocalStack
-from tests.e2e.backends import Jaeger, Prometheus, poll
+from tests._support import poll
+from tests.e2e.backends import Jaeger, Prometheus
 from tests.e2e.conftest import shortened_rules
 
 HERE = Path(__file__).resolve().parent

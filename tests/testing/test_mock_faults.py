@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from opentelemetry.instrumentation.wecom.testing import (
     Scenario,
 )
 from opentelemetry.instrumentation.wecom.testing.ratelimit import RateLimiter
+from tests._support import poll
 
 
 def ip_codes(client: httpx.Client, token: str, n: int) -> list[int]:
@@ -227,7 +227,7 @@ def test_hang_is_released_by_stop() -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
-    _wait_for(lambda: bool(mock.calls("gettoken")))  # the call is hanging now
+    assert poll(lambda: mock.calls("gettoken"), bool, timeout=30, interval=0.01)  # hanging now
     mock.stop()
     thread.join(timeout=30)
     assert not thread.is_alive()  # released by stop(), not by the 10 s client timeout
@@ -241,14 +241,6 @@ def test_hang_is_bounded_by_max_hang() -> None:
         # The connection is closed after max_hang: a protocol error, not the client's timeout.
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(mock.api_base_url + "gettoken", timeout=30)
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll ``condition``; fail (never pass) when it is still false after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.01)
 
 
 @pytest.mark.wecom_mock(clock=ManualClock())
@@ -295,7 +287,8 @@ def test_concurrency_limit_45033() -> None:
         held = [threading.Thread(target=hold) for _ in range(2)]
         for thread in held:
             thread.start()
-        _wait_for(lambda: len(mock.calls("getcallbackip")) == 2)
+        held_calls = poll(lambda: mock.calls("getcallbackip"), lambda c: len(c) == 2, 30, 0.01)
+        assert len(held_calls) == 2
         assert ip_codes(c, token, 4) == [45033] * 4
         mock.stop()  # releases the two held calls
         for thread in held:
