@@ -6,22 +6,20 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from werkzeug.serving import make_server
 
-from opentelemetry.instrumentation.wecom import WeComInstrumentor
 from opentelemetry.instrumentation.wecom.testing import CallbackSimulator, MockWeComServer
+from tests._support import poll
+from tests._telemetry import InMemoryTelemetry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -42,19 +40,15 @@ def mock() -> Iterator[MockWeComServer]:
 
 
 @pytest.fixture
-def spans(mock: MockWeComServer) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    WeComInstrumentor().instrument(tracer_provider=provider, hosts=[mock.host])
-    try:
-        yield exporter
-    finally:
-        WeComInstrumentor().uninstrument()
+def telemetry(mock: MockWeComServer) -> Iterator[InMemoryTelemetry]:
+    telemetry = InMemoryTelemetry()
+    with telemetry.instrumenting(hosts=[mock.host]):
+        yield telemetry
 
 
-@pytest.fixture
-def app_url(web_app: ModuleType, mock: MockWeComServer) -> Iterator[str]:
+@contextmanager
+def serving(web_app: ModuleType, mock: MockWeComServer) -> Iterator[str]:
+    """The example app, its WeCom calls going to ``mock``, served on loopback; its URL."""
     setup = importlib.import_module("_setup")
     w = setup.WeCom(
         mock.api_base_url,
@@ -75,6 +69,12 @@ def app_url(web_app: ModuleType, mock: MockWeComServer) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@pytest.fixture
+def app_url(web_app: ModuleType, mock: MockWeComServer) -> Iterator[str]:
+    with serving(web_app, mock) as url:
+        yield url
+
+
 def simulator(web_app: ModuleType, mock: MockWeComServer, url: str, **kw: Any) -> CallbackSimulator:
     options: dict[str, Any] = {
         "token": web_app.CALLBACK_TOKEN,
@@ -86,10 +86,6 @@ def simulator(web_app: ModuleType, mock: MockWeComServer, url: str, **kw: Any) -
     return CallbackSimulator(f"{url}/wecom/callback", **options)
 
 
-def wecom_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
-    return [s for s in exporter.get_finished_spans() if s.name.startswith("wecom ")]
-
-
 def test_url_verification(web_app: ModuleType, mock: MockWeComServer, app_url: str) -> None:
     verification = simulator(web_app, mock, app_url).verify_url()
     assert verification.ok, verification.attempt
@@ -99,7 +95,7 @@ def test_url_verification(web_app: ModuleType, mock: MockWeComServer, app_url: s
 
 
 def test_encrypted_event_triggers_a_recorded_message(
-    web_app: ModuleType, mock: MockWeComServer, app_url: str, spans: InMemorySpanExporter
+    web_app: ModuleType, mock: MockWeComServer, app_url: str, telemetry: InMemoryTelemetry
 ) -> None:
     delivery = simulator(web_app, mock, app_url).push_event("click", "lisi", EventKey="oncall")
     assert delivery.delivered
@@ -107,7 +103,7 @@ def test_encrypted_event_triggers_a_recorded_message(
     sent = mock.calls("message/send")
     assert len(sent) == 1
     assert sent[0].errcode == 0
-    names = [s.name for s in wecom_spans(spans)]
+    names = [s.name for s in telemetry.spans("wecom ")]
     assert names == ["wecom gettoken", "wecom message/send"]
 
 
@@ -122,7 +118,7 @@ def test_undecryptable_push_is_refused(
 
 
 def test_notify_route_sends_through_wecom(
-    mock: MockWeComServer, app_url: str, spans: InMemorySpanExporter
+    mock: MockWeComServer, app_url: str, telemetry: InMemoryTelemetry
 ) -> None:
     ok = httpx.post(f"{app_url}/notify", json={"user": "wangwu", "text": "Deploy done"})
     assert ok.status_code == 200
@@ -131,49 +127,26 @@ def test_notify_route_sends_through_wecom(
     denied = httpx.post(f"{app_url}/notify", json={"user": "wangwu", "text": "again"})
     assert denied.status_code == 502
     assert denied.json() == {"errcode": 60020}
-    errcodes = [s.attributes["wecom.errcode"] for s in wecom_spans(spans) if s.attributes]
+    errcodes = [s.attributes["wecom.errcode"] for s in telemetry.spans("wecom ") if s.attributes]
     assert errcodes == [0, 0, 60020]
 
 
 def test_callbacks_are_server_spans_parenting_the_reply(
     web_app: ModuleType,
     mock: MockWeComServer,
-    spans: InMemorySpanExporter,
+    telemetry: InMemoryTelemetry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The example's one-line middleware records to the global providers, as enable() sets."""
     from opentelemetry import trace
 
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
-    setup = importlib.import_module("_setup")
-    w = setup.WeCom(
-        mock.api_base_url,
-        mock.corp_id,
-        mock.corp_secret,
-        mock.agent_id,
-        mock.webhook_key,
-        [mock.host],
-        mock,
-    )
-    server = make_server("127.0.0.1", 0, web_app.create_app(w), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        assert (
-            simulator(web_app, mock, url).push_event("click", "lisi", EventKey="oncall").delivered
-        )
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-    deadline = time.monotonic() + 10  # the server ends the span once it has sent the answer
-    while time.monotonic() < deadline and not any(
-        s.name == "wecom callback click" for s in spans.get_finished_spans()
-    ):
-        time.sleep(0.005)
-    by_name = {s.name: s for s in spans.get_finished_spans()}
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", telemetry.tracer_provider)
+    with serving(web_app, mock) as url:
+        delivery = simulator(web_app, mock, url).push_event("click", "lisi", EventKey="oncall")
+    assert delivery.delivered
+    # The server ends the callback span once it has sent the answer.
+    poll(lambda: telemetry.spans("wecom callback click"), bool, timeout=10, interval=0.005)
+    by_name = {s.name: s for s in telemetry.spans()}
     callback = by_name["wecom callback click"]
     assert callback.kind is SpanKind.SERVER
     assert (callback.attributes or {})["wecom.callback.outcome"] == "ok"
