@@ -108,8 +108,10 @@ def _modules(prefixes: tuple[str, ...]) -> list[Path]:
 
 def _violations(prefixes: tuple[str, ...], allowed: object) -> list[str]:
     """Imports of the modules under ``prefixes`` that ``allowed(relative_name)`` refuses."""
+    modules = _modules(prefixes)
+    assert modules, f"no module under {prefixes}: the check would pass on nothing"
     found = []
-    for path in _modules(prefixes):
+    for path in modules:
         for name in sorted(_imports(path)):
             relative = _part_of(name)
             if not allowed(name, relative):  # type: ignore[operator]
