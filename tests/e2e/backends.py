@@ -182,3 +182,24 @@ class Prometheus:
         payload = get_json(f"{self.base_url}/api/v1/alerts")
         alerts: list[dict[str, Any]] = payload["data"]["alerts"]
         return alerts
+
+
+def collector_metrics(
+    url: str, exporter: str = "otlp_grpc/jaeger", **labels: str
+) -> dict[str, float]:
+    """The collector's own ``otelcol_*`` series read from its metrics endpoint ``url``, summed
+    over labels by name (``_total`` dropped). Of the per-exporter series only ``exporter``'s
+    count; with ``labels``, only the series that carry those label values."""
+    wanted = [f'{key}="{value}"' for key, value in labels.items()]
+    totals: dict[str, float] = {}
+    for line in get_text(url).splitlines():
+        if not line.startswith("otelcol_") or " " not in line:
+            continue
+        name, _, value = line.rpartition(" ")
+        if 'exporter="' in name and f'exporter="{exporter}"' not in name:
+            continue
+        if not all(label in name for label in wanted):
+            continue
+        key = name.split("{", 1)[0].removesuffix("_total")
+        totals[key] = totals.get(key, 0.0) + float(value)
+    return totals

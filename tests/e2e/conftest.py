@@ -28,7 +28,7 @@ from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import LocalStack
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 from tests.collector.binaries import require_binaries
-from tests.e2e.backends import Jaeger, Prometheus
+from tests.e2e.backends import Jaeger, Prometheus, collector_metrics
 
 # Share of healthy traces the tail sampler keeps in this session (the bundled default is 10).
 HEALTHY_PERCENT = 25
@@ -72,6 +72,11 @@ class Stack:
         )
         self.prometheus = Prometheus(f"http://{HOST}:{self.ports.prometheus}")
         self.otlp_endpoint = f"{HOST}:{self.ports.otlp_grpc}"
+
+    def collector_metrics(self, **labels: str) -> dict[str, float]:
+        """The collector's own counters and gauges (the Jaeger exporter's), read directly."""
+        url = f"http://{HOST}:{self.ports.collector_metrics}/metrics"
+        return collector_metrics(url, **labels)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,13 +26,12 @@ from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 from opentelemetry.instrumentation.wecom.stack.ports import HOST, StackPorts
 from opentelemetry.instrumentation.wecom.stack.processes import LocalStack
 from tests._support import poll
-from tests.e2e.backends import Jaeger, Prometheus
+from tests.e2e.backends import Jaeger, Prometheus, collector_metrics
 from tests.e2e.conftest import shortened_rules
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "fault_app.py"
 FLOOD = HERE / "flood.py"
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # Short timers for tests; every healthy trace is kept, so "stored" can be compared with "sent".
 BASE_OVERRIDES = {
@@ -63,20 +61,8 @@ class FaultStack:
         return f"http://{HOST}:{self.ports.otlp_http}"
 
     def collector_metrics(self) -> dict[str, float]:
-        """The collector's own counters and gauges, summed over labels, read directly."""
-        url = f"http://{HOST}:{self.ports.collector_metrics}/metrics"
-        with _NO_PROXY.open(url, timeout=5) as response:
-            text = response.read().decode()
-        totals: dict[str, float] = {}
-        for line in text.splitlines():
-            if not line.startswith("otelcol_") or " " not in line:
-                continue
-            name, _, value = line.rpartition(" ")
-            if 'exporter="' in name and 'exporter="otlp_grpc/jaeger"' not in name:
-                continue  # only the Jaeger exporter's queue and counters
-            key = name.split("{", 1)[0].removesuffix("_total")
-            totals[key] = totals.get(key, 0.0) + float(value)
-        return totals
+        """The collector's own counters and gauges (the Jaeger exporter's), read directly."""
+        return collector_metrics(f"http://{HOST}:{self.ports.collector_metrics}/metrics")
 
     def stored_span_ids(self, service: str) -> set[tuple[str, str]]:
         return self.jaeger.grpc_span_ids(service, search_depth=20_000)
