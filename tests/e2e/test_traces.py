@@ -18,6 +18,12 @@ from tests.e2e.conftest import HEALTHY_PERCENT, App, Stack
 pytestmark = pytest.mark.e2e
 
 CANARY = "CANARY7f3a9c2e51"
+# Traces the collector's tail sampler has decided on, kept or not (its own counter).
+DECIDED = "otelcol_processor_tail_sampling_global_count_traces_sampled"
+
+
+def decided(stack: Stack, **labels: str) -> float:
+    return stack.collector_metrics(**labels).get(DECIDED, 0.0)
 
 
 def test_42001_trace_found_by_errcode_with_refresh_and_retry(
@@ -111,6 +117,7 @@ def test_tail_sampling_keeps_every_error_and_thins_healthy_traces(
     app = make_app("sampling")
     client = wechatpy_client(mock, timeout=5)
     errors, healthy = 20, 200
+    decided_before, kept_before = decided(stack), decided(stack, sampled="true")
     for _ in range(errors):
         with app.tracer.start_as_current_span("lookup missing user"):  # noqa: SIM117 - py3.9
             with contextlib.suppress(WeChatClientException):
@@ -127,9 +134,10 @@ def test_tail_sampling_keeps_every_error_and_thins_healthy_traces(
                 counts[span["name"]] = counts.get(span["name"], 0) + 1
         return counts
 
-    counts = poll(roots, lambda c: c.get("lookup missing user", 0) >= errors, timeout=40)
-    # Let late decisions for healthy traces land too.
-    counts = poll(roots, lambda c: False, timeout=4)
+    # Once the sampler has decided on every trace, Jaeger gets the ones it kept.
+    poll(lambda: decided(stack), lambda n: n >= decided_before + errors + healthy, timeout=40)
+    kept_by_collector = decided(stack, sampled="true") - kept_before
+    counts = poll(roots, lambda c: sum(c.values()) >= kept_by_collector, timeout=30)
     assert counts.get("lookup missing user") == errors
     kept = counts.get("lookup user", 0)
     # Binomial(200, 0.25): mean 50, sd ~6; these bounds fail with probability < 1e-6.
@@ -163,9 +171,11 @@ def test_jaeger_restart_loses_no_span(
 
     stack.local.stop("jaeger")
     try:
+        decided_before = decided(stack)
         send("during", 25)
-        # Past the sampling decision and a few failed export attempts.
-        poll(lambda: None, lambda _: False, timeout=5)
+        # Past the sampling decision: the sampler hands the traces to the Jaeger exporter,
+        # which cannot deliver them until Jaeger is back.
+        poll(lambda: decided(stack), lambda n: n >= decided_before + 25, timeout=30)
     finally:
         stack.local.start("jaeger")
     assert poll(lambda: span_count("during"), lambda n: n >= 50, timeout=60) == 50
