@@ -187,15 +187,20 @@ def test_jaeger_monitor_tab_reads_span_metrics_from_prometheus(
     app = make_app("monitor")
     client = wechatpy_client(mock, timeout=5)
     # rate() needs the counter to grow after Prometheus first saw it: one call, wait for the
-    # series, then more calls spread over several scrapes.
+    # series, then each further call waits until a scrape has seen the counter grow.
+    series = f'sum(traces_span_metrics_calls_total{{service_name="{app.service}"}})'
+
+    def calls() -> float:
+        found = stack.prometheus.query(series)
+        return float(found[0]["value"][1]) if found else 0.0
+
     client.user.get("lisi")
     app.flush()
-    series = f'traces_span_metrics_calls_total{{service_name="{app.service}"}}'
-    poll(lambda: stack.prometheus.query(series), bool, timeout=30)
+    seen = poll(calls, bool, timeout=30)
     for _ in range(3):
         client.user.get("lisi")
         app.flush()
-        time.sleep(1.1)
+        seen = poll(calls, lambda now, before=seen: now > before, timeout=30)
 
     def operations() -> set[str]:
         now_ms = int(time.time() * 1000)
