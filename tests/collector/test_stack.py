@@ -85,6 +85,24 @@ def test_environment_moves_every_listener(tmp_path: Path) -> None:
     assert jaeger["JAEGER_BADGER_DIR"] == str(tmp_path / "badger")
 
 
+def test_a_fixed_memory_limit_gives_the_go_runtime_a_soft_limit_at_80_percent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    ports = StackPorts.ephemeral()
+    log = tmp_path / "calls.jsonl"
+    fixed = collector_env(ports, tmp_path, {"WECOM_OTEL_MEMORY_LIMIT_MIB": "120"}, call_log=log)
+    assert fixed["GOMEMLIMIT"] == "96MiB"
+    # A share of the machine's memory (the default) leaves the runtime alone.
+    assert "GOMEMLIMIT" not in collector_env(ports, tmp_path, call_log=log)
+    # The user's own GOMEMLIMIT, in the overrides or the environment, wins.
+    own = {"WECOM_OTEL_MEMORY_LIMIT_MIB": "120", "GOMEMLIMIT": "200MiB"}
+    assert collector_env(ports, tmp_path, own, call_log=log)["GOMEMLIMIT"] == "200MiB"
+    monkeypatch.setenv("GOMEMLIMIT", "300MiB")
+    inherited = collector_env(ports, tmp_path, {"WECOM_OTEL_MEMORY_LIMIT_MIB": "120"}, call_log=log)
+    assert "GOMEMLIMIT" not in inherited
+
+
 def test_up_status_down_with_stand_ins(fake_binaries: Binaries, tmp_path: Path) -> None:
     ports = StackPorts.ephemeral()
     stack = LocalStack(fake_binaries, ports, tmp_path / "state", startup_timeout=20)

@@ -103,6 +103,10 @@ def one(objects: Objects, kind: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+# Read by the Go runtime of the binary, not by its configuration.
+GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}
+
+
 def containers(objects: Objects) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     for obj in objects:
         if obj["kind"] in ("Deployment", "DaemonSet", "StatefulSet"):
@@ -195,8 +199,23 @@ def test_every_workload_variable_is_read_by_its_configs(base: Objects) -> None:
             volumes[m["name"]] for m in container["volumeMounts"] if m["mountPath"] == "/conf"
         ]
         text = "\n".join(config_maps[conf["configMap"]["name"]]["data"].values())
-        for name in env(container):
+        for name in env(container).keys() - GO_RUNTIME_VARIABLES:
             assert f"${{env:{name}" in text, f"{container['name']}: {name} is read by no config"
+
+
+def test_each_collector_gives_the_go_runtime_a_soft_limit_at_80_percent_of_its_memory(
+    base: Objects,
+) -> None:
+    collectors = [c for _, c in containers(base) if "WECOM_OTEL_MEMORY_LIMIT_PERCENT" in env(c)]
+    assert len(collectors) == 2
+    for container in collectors:
+        limit = container["resources"]["limits"]["memory"]
+        limit_mib = (
+            int(limit.removesuffix("Gi")) * 1024
+            if limit.endswith("Gi")
+            else int(limit.removesuffix("Mi"))
+        )
+        assert env(container)["GOMEMLIMIT"] == f"{limit_mib * 8 // 10}MiB", container["name"]
 
 
 def test_agents_resolve_the_headless_service_of_the_gateway_pods(base: Objects) -> None:
