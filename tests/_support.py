@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import socket
 import time
 from typing import Callable, NoReturn, TypeVar
 
@@ -41,3 +43,20 @@ def poll(
         time.sleep(interval)
         value = fetch()
     return value
+
+
+_HELD: list[socket.socket] = []
+atexit.register(lambda: [sock.close() for sock in _HELD])
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens, for the rest of the session.
+
+    The port stays bound by this process and never listens: a connection to it is refused,
+    and no other server (another test, another engineer's stack) can take it meanwhile, as
+    it could a port merely found free and let go.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return int(sock.getsockname()[1])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import pytest
 
 from opentelemetry.instrumentation.wecom import explain
 from opentelemetry.instrumentation.wecom.demo.summary import percentile
+from tests._support import closed_port
 from tests.enable.otlp_receivers import OtlpHttpReceiver
 
 TIMEOUT = 90
@@ -168,10 +168,7 @@ def _last_cumulative(points: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def test_unreachable_collector_one_warning_and_the_summary() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = run_demo(*SMALL_RUN, endpoint=f"http://127.0.0.1:{port}")
+    result = run_demo(*SMALL_RUN, endpoint=f"http://127.0.0.1:{closed_port()}")
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("is failing") == 1, result.stderr
     assert "WeCom API calls" in result.stdout
