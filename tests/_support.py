@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import socket
+import sys
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Callable, NoReturn, TypeVar
 
 import pytest
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def missing(reason: str) -> NoReturn:
@@ -60,3 +65,17 @@ def closed_port() -> int:
     sock.bind(("127.0.0.1", 0))
     _HELD.append(sock)
     return int(sock.getsockname()[1])
+
+
+def script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` imported as a module (scripts/ is no package), once per session."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
