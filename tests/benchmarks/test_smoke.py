@@ -22,11 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_SPANS = {"a": 0, "b": 1, "c": 1, "d": 2, "floor": 1}
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    output = tmp_path_factory.mktemp("bench") / "quick.json"
+def _benchmark(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` from the repository root; it must succeed."""
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(output)],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -34,6 +33,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "quick.json"
+    completed = _benchmark("benchmarks", "--quick", "--json", str(output))
     assert "QUICK RUN" in completed.stdout
     data: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
     return data
@@ -112,14 +118,5 @@ def test_the_instruction_count_children_run_what_they_say(
     """``benchmarks.instructions`` counts what its children run; here they run without
     valgrind: 50 warm-up calls and 5 counted ones, and the spans they made."""
     child = ["--child", client, configuration, "get", "5"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.instructions", *child],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
+    report = json.loads(_benchmark("benchmarks.instructions", *child).stdout)
     assert report == {"spans": spans, "request_wrapped": request_wrapped}

@@ -6,9 +6,7 @@ run offline. The E2E canary test proves the real collector applies it.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +15,7 @@ import yaml
 
 from opentelemetry.instrumentation.wecom._redaction import SECRET_PARAMS
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
+from tests._support import script
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "generate_collector_scrub.py"
@@ -28,13 +27,7 @@ _CALL = re.compile(
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_collector_scrub", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return script("generate_collector_scrub")
 
 
 def _statements(config: Path) -> list[str]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opentelemetry.instrumentation.wecom import explain
 from opentelemetry.instrumentation.wecom.demo.summary import percentile
+from tests._support import closed_port
 from tests.enable.otlp_receivers import OtlpHttpReceiver
 
 TIMEOUT = 90
@@ -28,14 +29,25 @@ SMALL_RUN = ["--calls", "60", "--duration", "3", "--seed", "7"]
 INJECTED = {42001, 45009, 60020}
 
 
-def run_demo(*args: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_demo(
+    *args: str, endpoint: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``wecom-otel demo`` as a user runs it, in ``cwd`` (where it writes its HTML report; a
+    throw-away directory by default), without the caller's OTEL_/WECOM_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "WECOM_"))}
+    env["NO_COLOR"] = "1"
     if endpoint is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     command = [sys.executable, "-m", "opentelemetry.instrumentation.wecom.cli", "demo", *args]
-    with tempfile.TemporaryDirectory() as cwd:  # where the demo writes its HTML report
+    with tempfile.TemporaryDirectory() as scratch:
         return subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=cwd, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=cwd or scratch,
+            check=False,
         )
 
 
@@ -168,10 +180,7 @@ def _last_cumulative(points: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def test_unreachable_collector_one_warning_and_the_summary() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = run_demo(*SMALL_RUN, endpoint=f"http://127.0.0.1:{port}")
+    result = run_demo(*SMALL_RUN, endpoint=f"http://127.0.0.1:{closed_port()}")
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("is failing") == 1, result.stderr
     assert "WeCom API calls" in result.stdout

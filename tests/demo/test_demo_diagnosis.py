@@ -7,15 +7,13 @@ the run kept in memory, through the same engine as `wecom-otel diagnose`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.demo.test_demo import SMALL_RUN, TIMEOUT
+from tests.demo.test_demo import SMALL_RUN, run_demo
 
 # What the scenario injects (demo/scenario.py), as the causes of the catalogue.
 INJECTED_CAUSES = {"ip_not_trusted", "rate_limited", "token_expired", "recipients_unreachable"}
@@ -23,12 +21,7 @@ DEFAULT_REPORT = "wecom-otel-demo-report.html"
 
 
 def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "WECOM_"))}
-    env["NO_COLOR"] = "1"
-    command = [sys.executable, "-m", "opentelemetry.instrumentation.wecom.cli", "demo", *args]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=cwd, check=False
-    )
+    result = run_demo(*args, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -8,19 +8,16 @@ Operator CRDs, not from a download.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
-from tests._support import missing
+from tests._support import missing, script
 from tests.collector.binaries import require_binaries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,18 +27,8 @@ KUSTOMIZATIONS = ["base", *(f"overlays/{p.name}" for p in sorted((DEPLOY / "over
 Objects = list[dict[str, Any]]
 
 
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-k8s_tools = _script("k8s_tools")
-generate_prometheusrule = _script("generate_prometheusrule")
+k8s_tools = script("k8s_tools")
+generate_prometheusrule = script("generate_prometheusrule")
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ changing a query, re-record with ``python -m tests.diagnosis.record``.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests._support import closed_port
 from tests.diagnosis.replay import Exchange, Replay, replay_server
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings" / "diagnose"
@@ -78,7 +78,4 @@ def serve(recording: Recording) -> Iterator[Replay]:
 
 def closed_port_url() -> str:
     """A loopback URL where nothing listens: a backend that is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{closed_port()}"

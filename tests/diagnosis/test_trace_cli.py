@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from opentelemetry.instrumentation.wecom.diagnosis import JAEGER_URL_ENV
 from opentelemetry.instrumentation.wecom.stack.paths import STATE_ENV
 from opentelemetry.instrumentation.wecom.stack.ports import StackPorts
+from tests._support import closed_port
 from tests.diagnosis.replay import Exchange, Replay, replay_server
 from tests.diagnosis.samples import TRACE_NAMES
 
@@ -102,10 +102,7 @@ def test_an_unknown_trace_exits_1_naming_the_url(jaeger: Replay) -> None:
 
 
 def test_an_unreachable_jaeger_exits_2_with_one_line_naming_the_url() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-
+    url = f"http://127.0.0.1:{closed_port()}"
     result = wecom_otel(TOKEN_REFRESH, "--jaeger", url)
 
     assert result.returncode == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests._support import closed_port
+
 API_ERRCODES = {"wecom gettoken": 0, "wecom message/send": 0, "wecom user/get": 40014}
 SDK_HINT = "pip install 'opentelemetry-instrumentation-wecom[sdk]'"
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _assert_no_secret(text: str, wecom: Any, report: dict[str, Any]) -> None:
@@ -150,7 +145,7 @@ def test_existing_global_providers_are_kept(run_child: Any, http_receiver: Any) 
 def test_unreachable_collector_one_warning_prompt_exit(
     run_child: Any, wecom: Any, protocol: str
 ) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{closed_port()}"
     env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 
 from opentelemetry.instrumentation.wecom._export_config import OtlpTarget, resolve_signal
 from opentelemetry.instrumentation.wecom._export_health import ExportHealth
+from tests._support import closed_port
 
 HEALTH_LOGGER = "opentelemetry.instrumentation.wecom._export_health"
 
@@ -25,12 +25,6 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if r.name == HEALTH_LOGGER and r.levelno == logging.WARNING
     ]
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_one_warning_per_outage(caplog: pytest.LogCaptureFixture) -> None:
@@ -68,7 +62,7 @@ def test_records_below_warning_pass() -> None:
 
 
 def test_probe_warns_when_nothing_listens(caplog: pytest.LogCaptureFixture) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{closed_port()}"
     health = ExportHealth([_target(endpoint)])
     with caplog.at_level(logging.WARNING):
         health.start_probe()
@@ -84,7 +78,7 @@ def test_probe_is_skipped_behind_a_proxy(
     monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    health = ExportHealth([_target(f"http://127.0.0.1:{_closed_port()}")])
+    health = ExportHealth([_target(f"http://127.0.0.1:{closed_port()}")])
     with caplog.at_level(logging.WARNING):
         health.start_probe()
         assert not health.failing()

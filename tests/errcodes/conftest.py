@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -12,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests._support import script
+
 ROOT = Path(__file__).resolve().parents[2]
-GENERATOR = ROOT / "scripts" / "generate_package_data.py"
 
 
 def package_data(name: str) -> str:
@@ -34,11 +33,5 @@ def records() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def generator() -> ModuleType:
-    """scripts/generate_package_data.py imported as a module (scripts/ is no package)."""
-    spec = importlib.util.spec_from_file_location("generate_package_data", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """scripts/generate_package_data.py imported as a module."""
+    return script("generate_package_data")

@@ -64,8 +64,15 @@ class FaultStack:
         """The collector's own counters and gauges (the Jaeger exporter's), read directly."""
         return collector_metrics(f"http://{HOST}:{self.ports.collector_metrics}/metrics")
 
-    def stored_span_ids(self, service: str) -> set[tuple[str, str]]:
-        return self.jaeger.grpc_span_ids(service, search_depth=20_000)
+    def stored(self, service: str) -> set[str]:
+        """The ids of the spans Jaeger holds for ``service``."""
+        return {span for _, span in self.jaeger.grpc_span_ids(service, search_depth=20_000)}
+
+    def stored_including(
+        self, service: str, wanted: set[str], timeout: float, interval: float = 2
+    ) -> set[str]:
+        """:meth:`stored` once it includes ``wanted`` (or when ``timeout`` s have passed)."""
+        return poll(lambda: self.stored(service), lambda ids: wanted <= ids, timeout, interval)
 
 
 @contextmanager
@@ -192,10 +199,6 @@ class AppFigures:
         )
 
 
-def _span_ids(stored: set[tuple[str, str]]) -> set[str]:
-    return {span for _, span in stored}
-
-
 def _wait_queue_empty(stack: FaultStack, timeout: float) -> float:
     """Seconds until the Jaeger exporter's queue is empty (polled on the collector itself)."""
     started = time.monotonic()
@@ -230,13 +233,9 @@ def collector_killed(binaries: Binaries, work: Path, calls: int = 10_000) -> dic
         report = app.wait(timeout=300)
         figures = AppFigures.of(report)
         delivered_errors = figures.delivered & figures.error_spans
-
-        def stored() -> set[str]:
-            return _span_ids(stack.stored_span_ids(service))
-
-        poll(stored, lambda ids: delivered_errors <= ids, timeout=90, interval=2)
+        stack.stored_including(service, delivered_errors, timeout=90)
         time.sleep(12)  # the last sampling decisions
-        found = stored()
+        found = stack.stored(service)
         after = stack.collector_metrics()
     lost = figures.delivered - found
     return {
@@ -273,12 +272,7 @@ def collector_down(binaries: Binaries, work: Path, outage_s: float = 30.0) -> di
         up_at = time.time()
         report = app.wait(timeout=outage_s + 120)
         figures = AppFigures.of(report)
-        found = poll(
-            lambda: _span_ids(stack.stored_span_ids(service)),
-            lambda ids: figures.delivered <= ids,
-            timeout=60,
-            interval=2,
-        )
+        found = stack.stored_including(service, figures.delivered, timeout=60)
     during = [
         b for b in figures.batches if down_at <= b[0] <= up_at + 10 and not b[2]
     ]  # exports that gave up during the outage (each after ~7 s of retries)
@@ -301,12 +295,7 @@ def stack_restarted(binaries: Binaries, work: Path) -> dict[str, Any]:
     with fault_stack(binaries, work) as stack:
         report = start_app(work / "app", service, stack.otlp_http, calls).wait(timeout=120)
         figures = AppFigures.of(report)
-        before = poll(
-            lambda: _span_ids(stack.stored_span_ids(service)),
-            lambda ids: figures.delivered <= ids,
-            timeout=60,
-            interval=1,
-        )
+        before = stack.stored_including(service, figures.delivered, timeout=60, interval=1)
         query = f'sum(traces_span_metrics_calls_total{{service_name="{service}"}})'
         series = poll(
             lambda: stack.prometheus.query(query),
@@ -317,7 +306,7 @@ def stack_restarted(binaries: Binaries, work: Path) -> dict[str, Any]:
         value_before = float(series[0]["value"][1])
         stack.local.down()
         stack.local.up()
-        after = _span_ids(stack.stored_span_ids(service))
+        after = stack.stored(service)
         at_query = f'sum(traces_span_metrics_calls_total{{service_name="{service}"}} @ {at})'
         payload = stack.prometheus.query(at_query)
         value_after = float(payload[0]["value"][1]) if payload else None
@@ -362,12 +351,7 @@ def jaeger_down(binaries: Binaries, work: Path, outage_s: float = 60.0) -> dict[
         stack.local.start("jaeger")
         up_at = time.monotonic()
         figures = AppFigures.of(report)
-        found = poll(
-            lambda: _span_ids(stack.stored_span_ids(service)),
-            lambda ids: figures.delivered <= ids,
-            timeout=90,
-            interval=1,
-        )
+        found = stack.stored_including(service, figures.delivered, timeout=90, interval=1)
         all_in_s = time.monotonic() - up_at
         drained = poll(
             lambda: stack.prometheus.query(queue),
@@ -430,12 +414,7 @@ def overload(binaries: Binaries, work: Path, seconds: float = 20.0) -> dict[str,
         )
         # Every error span the collector acknowledged, during and after the flood, is stored.
         delivered_errors = figures.delivered & figures.error_spans
-        found = poll(
-            lambda: _span_ids(stack.stored_span_ids(service)),
-            lambda ids: delivered_errors <= ids,
-            timeout=60,
-            interval=2,
-        )
+        found = stack.stored_including(service, delivered_errors, timeout=60)
     summary = json.loads(flood_out.strip().splitlines()[-1])
     return {
         "app": figures,

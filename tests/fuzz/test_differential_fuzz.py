@@ -50,11 +50,12 @@ def test_app_sees_the_same_and_the_telemetry_tells_the_truth(rig: Rig, case: Cas
         rig.wecom.forget(case_id)
 
 
-def test_zz_fuzz_figures(rig: Rig) -> None:
+def test_the_run_made_calls_and_no_property_failed(rig: Rig) -> None:
     """Print the run's figures (docs/fuzzing.md records the last long run's); none may have failed.
 
-    In survey mode (``make fuzz``) the property test counts failures instead of
-    stopping at the first: this is where they fail the run.
+    It runs after the property test (pytest keeps the module's order) on the same rig. In survey
+    mode (``make fuzz``) the property test counts failures instead of stopping at the first:
+    this is where they fail the run.
     """
     stats = rig.stats
     assert stats.calls > 0, "the property test made no call"
