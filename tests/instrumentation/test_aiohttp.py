@@ -114,6 +114,36 @@ def test_partial_failure_from_a_bytes_body(instrumented: Telemetry, mock: MockWe
     assert a["wecom.message.msgtype"] == "text"
 
 
+def test_a_json_request_body_is_serialised_once_for_the_instrumentation(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    serialised: list[str] = []
+
+    def dumps(value: Any) -> str:
+        text = json.dumps(value)
+        serialised.append(text)
+        return text
+
+    async def use(session: aiohttp.ClientSession) -> Any:
+        token = await token_of(session, mock)
+        message = {
+            "touser": "zhangsan",
+            "msgtype": "text",
+            "agentid": mock.agent_id,
+            "text": {"content": "hi"},
+        }
+        async with session.post(
+            f"{mock.api_base_url}message/send", params={"access_token": token}, json=message
+        ) as response:
+            return await response.json()
+
+    assert run(use, json_serialize=dumps)["errcode"] == 0
+    assert len(serialised) == 2  # aiohttp's own, and one for the message hooks
+    a = attrs(instrumented.wecom_spans()[-1])
+    assert a["wecom.message.msgtype"] == "text"
+    assert a["wecom.message.recipients.user"] == 1
+
+
 def test_base_url_and_params_make_the_recorded_url(
     instrumented: Telemetry, mock: MockWeComServer
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,10 @@ import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from opentelemetry.instrumentation.wecom import wecom_api
+from opentelemetry.instrumentation.wecom._extensions.message import (
+    RECIPIENT_KINDS,
+    may_list_dropped,
+)
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer, wechatpy_client
 from tests.instrumentation.conftest import Telemetry, attrs
 
@@ -202,3 +207,25 @@ def test_aiohttp_sends_are_counted_like_the_others(
     assert instrumented.counts("wecom.message.recipients", "wecom.recipient.kind") == {
         ("user",): 31
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "parsed"),
+    [
+        (b'{"errcode":0,"errmsg":"ok","msgid":"m1"}', False),
+        (b'{"errcode":0,"errmsg":"ok","invaliduser":""}', False),  # WeCom's long-time success
+        (b'{"errcode": 0, "invaliduser" : "", "unlicenseduser": "", "msgid": "m1"}', False),
+        (b'{"errcode":0,"invaliduser":"a|b"}', True),
+        (b'{"errcode":0,"invaliduser":"","invalidparty":"2"}', True),
+        (b'{"errcode":0,"invaliduser":"","invaliduser":"a"}', True),  # the last one wins
+        (b'{"errcode":0,"invaliduser":null}', True),
+        (b'{"errcode":0,"invalid\\u0075ser":"a"}', True),  # an escaped key is left to the parser
+        (b'{"errmsg":"\\"invaliduser\\": \\"\\""}', True),
+    ],
+)
+def test_only_responses_that_may_name_dropped_recipients_are_parsed(
+    body: bytes, parsed: bool
+) -> None:
+    assert may_list_dropped(body) is parsed
+    names_someone = any(json.loads(body).get(kind) for kind in RECIPIENT_KINDS)
+    assert parsed or not names_someone  # skipping the parse never loses a dropped recipient

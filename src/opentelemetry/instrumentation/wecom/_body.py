@@ -100,15 +100,28 @@ def int_member(window: bytes, key: bytes) -> Optional[int]:
 def str_member(window: bytes, key: bytes, max_length: int) -> Optional[str]:
     """The value of the first ``"key": "text"`` in ``window``, if short and unescaped."""
     position = window.find(key)
-    if position < 0:
+    return None if position < 0 else string_at(window, position + len(key), max_length)
+
+
+def string_at(window: bytes, index: int, max_length: Optional[int] = None) -> Optional[str]:
+    """The string in ``: "text"`` at ``index`` (just after a key), if it is plain.
+
+    ``None`` when no colon and string follow, when the string holds an escape (the
+    caller may parse the JSON instead), or when it does not close within
+    ``max_length`` bytes (``None``: within ``window``).
+    """
+    found = _skip_colon(window, index)
+    if found is None or found >= len(window) or window[found] != 0x22:  # '"'
         return None
-    index = _skip_colon(window, position + len(key))
-    if index is None or index >= len(window) or window[index] != 0x22:  # '"'
-        return None
-    end = window.find(b'"', index + 1, index + 2 + max_length)
+    start = found + 1
+    end = (
+        window.find(b'"', start)
+        if max_length is None
+        else window.find(b'"', start, start + 1 + max_length)
+    )
     if end < 0:
         return None
-    value = window[index + 1 : end]
+    value = window[start:end]
     return None if b"\\" in value else value.decode("utf-8", "replace")
 
 

@@ -16,7 +16,7 @@ import threading
 from typing import Any, Final, NamedTuple, Optional, Union
 
 from opentelemetry.instrumentation.wecom._attributes import OTHER_API
-from opentelemetry.instrumentation.wecom._body import WINDOW, int_member
+from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, string_at
 
 TO_ALL: Final = "@all"
 _SEPARATOR: Final = "|"
@@ -50,7 +50,7 @@ def recipients_of(body: bytes) -> Recipients:
         if position < 0:
             fields[key] = None
             continue
-        value = _plain_string_at(body, position + len(key))
+        value = string_at(body, position + len(key))
         if value is None:
             return _recipients_from_json(body)
         fields[key] = value
@@ -64,27 +64,6 @@ def recipients_of(body: bytes) -> Recipients:
         _count(totag),
         chat_id,
     )
-
-
-def _plain_string_at(body: bytes, index: int) -> Optional[str]:
-    """The string value after a key at ``index`` if it is plain (no escapes), else ``None``."""
-    end = len(body)
-    while index < end and body[index] in b" \t\r\n":
-        index += 1
-    if index >= end or body[index] != 0x3A:  # ':'
-        return None
-    index += 1
-    while index < end and body[index] in b" \t\r\n":
-        index += 1
-    if index >= end or body[index] != 0x22:  # '"'
-        return None
-    close = body.find(b'"', index + 1)
-    if close < 0:
-        return None
-    value = body[index + 1 : close]
-    if b"\\" in value:
-        return None
-    return value.decode("utf-8", "replace")
 
 
 def _recipients_from_json(body: bytes) -> Recipients:

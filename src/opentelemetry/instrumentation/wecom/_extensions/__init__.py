@@ -17,6 +17,7 @@ import threading
 from typing import Final, Optional
 
 from opentelemetry.instrumentation.wecom._extensions._base import _Extension
+from opentelemetry.instrumentation.wecom._retries import TOKEN_APIS
 
 __all__ = ["MESSAGE_SEND_APIS", "TOKEN_APIS", "_Extension", "extension_for"]
 
@@ -26,18 +27,14 @@ _EXTENSIONS: Final[dict[str, tuple[str, str]]] = {
     "appchat/send": (".message", "_MessageSendExtension"),
     "linkedcorp/message/send": (".message", "_MessageSendExtension"),
     "externalcontact/message/send": (".message", "_MessageSendExtension"),
-    "gettoken": (".token", "_TokenExtension"),
-    "service/get_suite_token": (".token", "_TokenExtension"),
-    "service/get_provider_token": (".token", "_TokenExtension"),
-    "service/get_corp_token": (".token", "_TokenExtension"),
+    # gettoken and the suite/provider/corp token APIs: the one list is _retries.TOKEN_APIS.
+    **dict.fromkeys(sorted(TOKEN_APIS), (".token", "_TokenExtension")),
     "media/get": (".media", "_MediaDownloadExtension"),
     "media/get/jssdk": (".media", "_MediaDownloadExtension"),
 }
 
 #: The APIs that send a message and may drop recipients (``wecom.message.invalid.*``).
 MESSAGE_SEND_APIS: Final = frozenset(a for a, (m, _) in _EXTENSIONS.items() if m == ".message")
-#: The APIs that issue an access token (gettoken and the suite/provider/corp token APIs).
-TOKEN_APIS: Final = frozenset(a for a, (m, _) in _EXTENSIONS.items() if m == ".token")
 
 _instances: dict[tuple[str, str], _Extension] = {}
 _lock = threading.Lock()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final, Optional
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry.instrumentation.wecom import _attributes as attr
-from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member
+from opentelemetry.instrumentation.wecom._body import WINDOW, int_member, str_member, string_at
 from opentelemetry.instrumentation.wecom._delivery import MAX_TASK_ID_LENGTH
 from opentelemetry.instrumentation.wecom._extensions._base import _Extension
 from opentelemetry.instrumentation.wecom._recipients import Recipients, recipients_of
@@ -33,6 +33,7 @@ _MEMBER_KINDS: Final = frozenset({"invaliduser", "unlicenseduser"})
 _MSGTYPE_MAX_LENGTH: Final = 32
 # Every recipient kind's key contains one of these; a body without them has dropped no one.
 _DROPPED_MARKERS: Final = (b'"invalid', b'"unlicenseduser"')
+_KIND_KEYS: Final = tuple(f'"{kind}"'.encode() for kind in RECIPIENT_KINDS)
 
 
 class _MessageSendExtension(_Extension):
@@ -74,7 +75,7 @@ def _dropped_payload(response: Optional[ResponseInfo]) -> Optional[Mapping[str, 
     """The response as JSON, if it may list dropped recipients (a cheap scan spares the parse)."""
     if response is None:
         return None
-    if response.payload is None and not _may_list_dropped(response.body):
+    if response.payload is None and not may_list_dropped(response.body):
         return None
     return response.json()
 
@@ -147,6 +148,27 @@ def _remember_card(
         call.telemetry.deliveries.sent(agent_id, task_id, call.span.get_span_context())
 
 
-def _may_list_dropped(body: bytes | None) -> bool:
-    """A cheap scan that spares parsing the (usual) response that dropped no one."""
-    return body is not None and any(marker in body for marker in _DROPPED_MARKERS)
+def may_list_dropped(body: bytes | None) -> bool:
+    """A cheap scan that spares parsing the (usual) response that dropped no one.
+
+    That response names no recipient kind, or names them empty (``"invaliduser": ""``, as
+    WeCom long answered every message): only a marker that is not such an empty member
+    makes the body worth parsing.
+    """
+    if body is None:
+        return False
+    for marker in _DROPPED_MARKERS:
+        position = body.find(marker)
+        while position >= 0:
+            if not _empty_kind_at(body, position):
+                return True
+            position = body.find(marker, position + len(marker))
+    return False
+
+
+def _empty_kind_at(body: bytes, position: int) -> bool:
+    """Whether ``body`` holds a recipient kind with an empty value (``"invalidtag": ""``) here."""
+    for key in _KIND_KEYS:
+        if body.startswith(key, position):
+            return string_at(body, position + len(key), 0) == ""
+    return False

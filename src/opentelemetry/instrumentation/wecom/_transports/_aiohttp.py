@@ -109,9 +109,7 @@ def _begin(
     if not telemetry.settings.is_wecom_host(host, port):
         return None
     target = RequestTarget(url.scheme, host, port, url.path, url.raw_query_string)
-    return begin_call(
-        telemetry, str(method).upper(), target, lambda: _request_body(session, kwargs)
-    )
+    return begin_call(telemetry, str(method).upper(), target, _RequestBody(session, kwargs))
 
 
 def _full_url(session: aiohttp.ClientSession, str_or_url: Any, params: Any) -> URL:
@@ -122,6 +120,25 @@ def _full_url(session: aiohttp.ClientSession, str_or_url: Any, params: Any) -> U
         extend = getattr(url, "extend_query", None) or url.update_query  # yarl >= 1.9
         url = extend(params)
     return url
+
+
+class _RequestBody:
+    """The request body, serialised at most once however often it is asked for (the message
+    hooks before and after the call, the retry fingerprint)."""
+
+    __slots__ = ("_body", "_kwargs", "_read", "_session")
+
+    def __init__(self, session: aiohttp.ClientSession, kwargs: dict[str, Any]) -> None:
+        self._session = session
+        self._kwargs = kwargs
+        self._body: Optional[bytes] = None
+        self._read = False
+
+    def __call__(self) -> Optional[bytes]:
+        if not self._read:
+            self._body = _request_body(self._session, self._kwargs)
+            self._read = True
+        return self._body
 
 
 def _request_body(session: aiohttp.ClientSession, kwargs: dict[str, Any]) -> Optional[bytes]:
