@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -129,12 +129,12 @@ def scope(diagnosis: Diagnosis) -> str:
     return f"{who} · {window} · {totals}"
 
 
-def impact(finding: Finding, recipients_dropped: Optional[object] = None) -> str:
+def impact(finding: Finding) -> str:
     """``87 failed calls of 240 (36 %) on message/send, user/get``."""
     text = f"{number(finding.failed_calls)} failed call{'s' if finding.failed_calls != 1 else ''}"
     if finding.calls:
         text += f" of {number(finding.calls)} ({percent(finding.failed_calls, finding.calls)})"
-    dropped = finding.details.get("recipients_dropped", recipients_dropped)
+    dropped = finding.details.get("recipients_dropped")
     if isinstance(dropped, (int, float)) and not isinstance(dropped, bool) and dropped:
         text += f"; {number(dropped)} message recipients dropped"
     return text
@@ -249,14 +249,6 @@ def exception_summary(attributes: Mapping[str, AttributeValue]) -> Optional[str]
     return one_line(": ".join(str(part) for part in (kind, message) if part is not None))
 
 
-def count_lines(text: str) -> int:
-    return len(text.splitlines())
-
-
 def joined(items: Iterable[object], empty: str = "-") -> str:
     texts = [one_line(item) for item in items]
     return ", ".join(texts) if texts else empty
-
-
-def sequence(values: Sequence[Optional[float]]) -> list[float]:
-    return [value for value in values if value is not None]
