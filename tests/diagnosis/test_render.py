@@ -11,6 +11,7 @@ from typing import Optional
 import pytest
 
 from opentelemetry.instrumentation.wecom.diagnosis import (
+    Diagnosis,
     SpanView,
     TraceView,
     render_html,
@@ -81,6 +82,27 @@ def test_text_finding_has_window_apis_errcodes_impact_evidence_traces_and_fix() 
     assert "   fix        Add 203.0.113.7 to the app's trusted IPs" in first
     second = text.split("\n2. ", 1)[1].split("\n3. ", 1)[0]
     assert "(+1 more)" in second  # four trace ids, three shown
+
+
+def _discarding() -> Diagnosis:
+    """The incident with its first finding also costing deliveries WeCom discarded silently."""
+    diagnosis = incident()
+    first = diagnosis.findings[0]
+    discarding = replace(first, details={**first.details, "discarded_deliveries": 143})
+    return replace(diagnosis, findings=(discarding, *diagnosis.findings[1:]))
+
+
+def test_deliveries_discarded_silently_are_part_of_the_impact_in_text_and_html() -> None:
+    impact = "148 failed calls of 190 (78 %); 143 deliveries silently discarded (errcode 0)"
+    text = render_text(_discarding())
+    first = text.split("\n1. ", 1)[1].split("\n2. ", 1)[0]
+    html = render_html(_discarding())
+
+    assert f"   impact     {impact}\n" in first
+    assert "discarded_deliveries" not in first  # not again as a details row
+    assert f"<dt>Impact</dt><dd>{impact}</dd>" in html
+    assert "discarded_deliveries" not in html
+    assert "<li><b>143</b><span>deliveries silently discarded</span></li>" in html
 
 
 def test_text_lists_apis_most_failed_first_notes_and_sources() -> None:

@@ -33,6 +33,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._format import (
     span_outcome,
     time_range,
     trace_services,
+    unseen_harm,
     verdict,
     waterfall_rows,
 )
@@ -230,6 +231,9 @@ def _summary(diagnosis: Diagnosis) -> str:
     ]
     if diagnosis.recipients_dropped:
         stats.append((number(diagnosis.recipients_dropped), "message recipients dropped"))
+    discarded = sum(unseen_harm(f, "discarded_deliveries") for f in diagnosis.findings)
+    if discarded:
+        stats.append((number(discarded), "deliveries silently discarded"))
     items = "".join(f"<li><b>{escape(v)}</b><span>{escape(k)}</span></li>" for v, k in stats)
     return f'<section id="summary" aria-label="Summary"><ul class="stats">{items}</ul></section>'
 
