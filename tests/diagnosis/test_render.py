@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
     render_trace_text,
     use_color,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._charts import WIDTH
 from opentelemetry.instrumentation.wecom.diagnosis._html import MAX_SPANS
 from tests.diagnosis.samples import TRACE_NAMES, empty, healthy, incident, recorded_trace
 
@@ -280,6 +281,22 @@ def test_html_has_every_part_of_the_report() -> None:
     assert f'href="#trace-{TRACE_NAMES["ip_not_trusted"]}"' in html
     assert "(not in this report:" in text  # trace ids without a fetched trace
     assert "<code>ip_not_trusted</code> — egress IP not trusted by WeCom</h3>" in html
+
+
+def test_html_shades_a_finding_that_may_be_going_on_up_to_the_window_end() -> None:
+    diagnosis = incident()
+    ongoing = replace(diagnosis.findings[0], ended_at=None)  # on message/send and user/get
+    html = render_html(replace(diagnosis, findings=(ongoing, *diagnosis.findings[1:])))
+
+    bands = re.findall(
+        r'<rect class="band" x="([0-9.]+)" y="[0-9]+" width="([0-9.]+)" height="[0-9]+">'
+        r"<title>finding 1: ip_not_trusted</title>",
+        html,
+    )
+    assert len(bands) == 2 * 3  # three charts for each of its two APIs
+    assert {round(float(x) + float(width)) for x, width in bands} == {
+        WIDTH - 2  # the right edge of the plot
+    }
 
 
 def test_html_unfolds_the_first_failed_span_of_each_example_trace() -> None:

@@ -311,7 +311,7 @@ def _charts_section(diagnosis: Diagnosis) -> str:
     ordered = sorted(diagnosis.series, key=lambda s: (-failed.get(s.api, 0), s.api))
     rows = []
     for series in ordered:
-        bands = _bands(diagnosis.findings, series.api)
+        bands = _bands(diagnosis.findings, series.api, end)
         cells = "".join(
             f"<td>{_charts.render(chart, start, end, bands)}</td>" for chart in _charts_of(series)
         )
@@ -350,15 +350,15 @@ def _charts_of(series: ApiSeries) -> list[_charts.Chart]:
     ]
 
 
-def _bands(findings: Sequence[Finding], api: str) -> list[_charts.Band]:
+def _bands(findings: Sequence[Finding], api: str, window_end: float) -> list[_charts.Band]:
+    """The window of each finding on ``api``; one that may be going on reaches the window's end."""
     bands = []
     for index, finding in enumerate(findings, 1):
-        if api in finding.apis and finding.started_at and finding.ended_at:
+        if api in finding.apis and finding.started_at:
+            end = finding.ended_at.timestamp() if finding.ended_at else window_end
             bands.append(
                 _charts.Band(
-                    finding.started_at.timestamp(),
-                    finding.ended_at.timestamp(),
-                    f"finding {index}: {clean(finding.cause)}",
+                    finding.started_at.timestamp(), end, f"finding {index}: {clean(finding.cause)}"
                 )
             )
     return bands
