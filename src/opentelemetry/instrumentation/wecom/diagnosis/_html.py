@@ -155,7 +155,6 @@ def render_html(diagnosis: Diagnosis, *, generated_at: Optional[datetime] = None
     calls, errors and p99 per API, the errcode and API tables, a waterfall of each example
     trace with its attributes and events, and the notes."""
     tone = "healthy" if diagnosis.healthy else diagnosis.findings[0].severity
-    label = "healthy" if diagnosis.healthy else diagnosis.findings[0].severity
     cited = _citations(diagnosis.findings)
     sections = [
         _summary(diagnosis),
@@ -179,7 +178,7 @@ def render_html(diagnosis: Diagnosis, *, generated_at: Optional[datetime] = None
     ]
     nav = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in present)
     header = (
-        f'<header class="verdict {tone}"><div><span class="sev">{escape(label)}</span>'
+        f'<header class="verdict {tone}"><div><span class="sev">{escape(tone)}</span>'
         f"<h1>{escape(verdict(diagnosis, severity=False))}</h1>"
         f'<p class="scope">{escape(scope(diagnosis))}</p></div></header>'
         f'<nav aria-label="Contents"><ul>{nav}</ul></nav>'
