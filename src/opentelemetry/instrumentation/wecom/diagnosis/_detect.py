@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._catalogue import (
     TOKEN_LIFETIME,
     classify_failure,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._format import percent
 from opentelemetry.instrumentation.wecom.diagnosis._metric_names import (
     BUCKETS,
     CALLS,
@@ -87,10 +88,6 @@ RUN_GAP_SECONDS: Final = 120.0
 def clock(moment: float) -> str:
     """A moment for an evidence line: ``11:02:03 UTC``."""
     return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%H:%M:%S UTC")
-
-
-def percent(part: float, whole: float) -> str:
-    return f"{100.0 * part / whole:.0f}%" if whole else "n/a"
 
 
 def count(value: float) -> str:

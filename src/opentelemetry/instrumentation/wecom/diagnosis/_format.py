@@ -53,6 +53,7 @@ def number(value: float) -> str:
 
 
 def percent(part: float, whole: float) -> str:
+    """``36 %``, ``6.4 %`` under ten: the one way a share is written, in evidence and reports."""
     if not whole or not part:
         return "0 %"
     share = 100 * part / whole

@@ -22,8 +22,9 @@ from opentelemetry.instrumentation.wecom.diagnosis._correlate import (
     renews_its_token,
     token_renewals,
 )
-from opentelemetry.instrumentation.wecom.diagnosis._detect import clock, count, percent
+from opentelemetry.instrumentation.wecom.diagnosis._detect import clock, count
 from opentelemetry.instrumentation.wecom.diagnosis._evidence import TraceFacts
+from opentelemetry.instrumentation.wecom.diagnosis._format import percent
 from opentelemetry.instrumentation.wecom.diagnosis._model import Scalar
 from opentelemetry.instrumentation.wecom.diagnosis._observe import Observations
 from opentelemetry.instrumentation.wecom.diagnosis._series import active_steps, peak_per_minute
