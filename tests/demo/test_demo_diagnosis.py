@@ -20,9 +20,9 @@ INJECTED_CAUSES = {"ip_not_trusted", "rate_limited", "token_expired", "recipient
 DEFAULT_REPORT = "wecom-otel-demo-report.html"
 
 
-def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def demo(cwd: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
     result = run_demo(*args, cwd=cwd)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == status, result.stderr
     return result
 
 
@@ -91,3 +91,15 @@ def test_no_report_when_html_is_empty(tmp_path: Path) -> None:
 
     assert "HTML report" not in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_the_rest_is_printed(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "no such directory" / "report.html"
+    result = demo(tmp_path, "--html", str(target), *SMALL_RUN, status=2)
+
+    assert f"wecom-otel demo: cannot write {target}: No such file or directory\n" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Diagnosis of this run" in result.stdout
+    assert "HTML report" not in result.stdout

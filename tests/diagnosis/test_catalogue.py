@@ -73,13 +73,13 @@ def test_the_step_cuts_the_window_into_about_sixty_round_steps() -> None:
 
 
 def test_the_grid_ends_at_the_window_end_with_at_most_240_baseline_steps() -> None:
-    frame, step = frame_for(start=10_000.0, end=10_900.0, baseline=3600, now=20_000, lag=76)
-    assert step == 15
+    frame = frame_for(start=10_000.0, end=10_900.0, baseline=3600, now=20_000, lag=76)
+    assert frame.grid.step == 15
     assert frame.grid.end == 10_900
     assert frame.window_from == 240
     assert frame.grid.count == 240 + 60
     assert frame.settled_until == frame.grid.count  # the window ended long ago
-    live, _ = frame_for(start=10_000.0, end=10_900.0, baseline=3600, now=10_900, lag=76)
+    live = frame_for(start=10_000.0, end=10_900.0, baseline=3600, now=10_900, lag=76)
     assert live.settled_until == live.grid.count - 6  # the last 76 s may still arrive
 
 

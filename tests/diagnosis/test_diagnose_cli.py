@@ -157,3 +157,13 @@ def test_html_writes_a_self_contained_report(
     assert "<svg" in page
     assert "latency_degradation" in page
     assert 'src="http' not in page  # nothing fetched from the network
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "no such directory" / "report.html"
+    code, out, err = run_cli(capsys, "latency_degradation", "--html", str(target))
+    assert code == 2
+    assert "latency_degradation" in out  # the diagnosis itself was printed
+    assert err == f"wecom-otel diagnose: cannot write {target}: No such file or directory\n"

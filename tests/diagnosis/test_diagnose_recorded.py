@@ -183,6 +183,8 @@ def test_token_expired_is_a_stale_cache_while_gettoken_works() -> None:
     assert set(first.errcodes) <= {42001, 40014}
     assert "gettoken" not in first.apis
     assert "token_refresh_failing" not in [f.cause for f in found.findings]
+    assert first.severity == "critical"  # one token fetch for dozens of failures
+    assert "a token cache that is stale or not shared" in first.summary
 
 
 def test_token_overfetch_counts_the_token_calls_of_the_process() -> None:

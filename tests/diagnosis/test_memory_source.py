@@ -177,6 +177,24 @@ def test_deliveries_wecom_discards_silently_are_a_rate_limit(app: App) -> None:
     assert "30 messages a minute" in first.remediation
 
 
+def test_tokens_wecom_ends_early_while_the_client_renews_them_are_a_warning(app: App) -> None:
+    client = wechatpy_client(app.mock, timeout=5)  # refreshes on 42001 and repeats the call
+    for _ in range(3):
+        client.user.get("lisi")
+    for _ in range(3):
+        app.mock.expire_tokens()
+        client.user.get("lisi")
+        client.user.get("lisi")
+    found = app.diagnosis()
+    first = found.findings[0]
+    assert [f.cause for f in found.findings] == ["token_expired"]
+    assert first.failed_calls == 3
+    assert first.severity == "warning"  # 3 of 12 calls failed: critical for a stale cache
+    assert "the app fetched a new one each time" in first.summary
+    assert first.remediation.startswith("Nothing is broken if each of these calls was repeated")
+    assert any("at least once per failure" in line for line in first.evidence)
+
+
 def test_an_empty_window_says_so_and_is_healthy(app: App) -> None:
     with httpx.Client(base_url=app.mock.api_base_url) as http:
         http.get("department/list", params={"access_token": app.mock.access_token()})
@@ -197,7 +215,8 @@ def test_no_secret_reaches_the_report_even_from_a_foreign_span(app: App) -> None
     provider.add_span_processor(app.keeper)
     tracer = provider.get_tracer("some-other-instrumentation")
     for _ in range(3):
-        with tracer.start_as_current_span("wecom user/get") as span:
+        name = f"GET https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token={secret}"
+        with tracer.start_as_current_span(name) as span:
             span.set_attributes(
                 {
                     "wecom.api": "user/get",

@@ -208,6 +208,7 @@ def test_secrets_recorded_by_another_instrumentation_are_scrubbed() -> None:
     span = {
         "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
         "spanId": "00f067aa0ba902b7",
+        "name": f"POST {leaked}",
         "attributes": [
             {"key": "url.full", "value": {"stringValue": leaked}},
             {
@@ -221,7 +222,8 @@ def test_secrets_recorded_by_another_instrumentation_are_scrubbed() -> None:
                 "attributes": [
                     {"key": "exception.message", "value": {"stringValue": f"failed: {leaked}"}}
                 ],
-            }
+            },
+            {"name": f"redirected to {leaked}"},
         ],
         "status": {"code": 2, "message": "GET ?corpsecret=SECRET-3 failed"},
     }

@@ -11,6 +11,7 @@ from typing import Optional
 import pytest
 
 from opentelemetry.instrumentation.wecom.diagnosis import (
+    Diagnosis,
     SpanView,
     TraceView,
     render_html,
@@ -19,6 +20,7 @@ from opentelemetry.instrumentation.wecom.diagnosis import (
     render_trace_text,
     use_color,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._charts import WIDTH
 from opentelemetry.instrumentation.wecom.diagnosis._html import MAX_SPANS
 from tests.diagnosis.samples import TRACE_NAMES, empty, healthy, incident, recorded_trace
 
@@ -81,6 +83,27 @@ def test_text_finding_has_window_apis_errcodes_impact_evidence_traces_and_fix() 
     assert "   fix        Add 203.0.113.7 to the app's trusted IPs" in first
     second = text.split("\n2. ", 1)[1].split("\n3. ", 1)[0]
     assert "(+1 more)" in second  # four trace ids, three shown
+
+
+def _discarding() -> Diagnosis:
+    """The incident with its first finding also costing deliveries WeCom discarded silently."""
+    diagnosis = incident()
+    first = diagnosis.findings[0]
+    discarding = replace(first, details={**first.details, "discarded_deliveries": 143})
+    return replace(diagnosis, findings=(discarding, *diagnosis.findings[1:]))
+
+
+def test_deliveries_discarded_silently_are_part_of_the_impact_in_text_and_html() -> None:
+    impact = "148 failed calls of 190 (78 %); 143 deliveries silently discarded (errcode 0)"
+    text = render_text(_discarding())
+    first = text.split("\n1. ", 1)[1].split("\n2. ", 1)[0]
+    html = render_html(_discarding())
+
+    assert f"   impact     {impact}\n" in first
+    assert "discarded_deliveries" not in first  # not again as a details row
+    assert f"<dt>Impact</dt><dd>{impact}</dd>" in html
+    assert "discarded_deliveries" not in html
+    assert "<li><b>143</b><span>deliveries silently discarded</span></li>" in html
 
 
 def test_text_lists_apis_most_failed_first_notes_and_sources() -> None:
@@ -258,6 +281,22 @@ def test_html_has_every_part_of_the_report() -> None:
     assert f'href="#trace-{TRACE_NAMES["ip_not_trusted"]}"' in html
     assert "(not in this report:" in text  # trace ids without a fetched trace
     assert "<code>ip_not_trusted</code> — egress IP not trusted by WeCom</h3>" in html
+
+
+def test_html_shades_a_finding_that_may_be_going_on_up_to_the_window_end() -> None:
+    diagnosis = incident()
+    ongoing = replace(diagnosis.findings[0], ended_at=None)  # on message/send and user/get
+    html = render_html(replace(diagnosis, findings=(ongoing, *diagnosis.findings[1:])))
+
+    bands = re.findall(
+        r'<rect class="band" x="([0-9.]+)" y="[0-9]+" width="([0-9.]+)" height="[0-9]+">'
+        r"<title>finding 1: ip_not_trusted</title>",
+        html,
+    )
+    assert len(bands) == 2 * 3  # three charts for each of its two APIs
+    assert {round(float(x) + float(width)) for x, width in bands} == {
+        WIDTH - 2  # the right edge of the plot
+    }
 
 
 def test_html_unfolds_the_first_failed_span_of_each_example_trace() -> None:

@@ -100,14 +100,20 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     diagnosis, source = demo_run.diagnosis, "from the spans it kept in memory"
     if args.stack:
         diagnosis, source = _stored_diagnosis(demo_run, err)
-    report = write_report(diagnosis, Path(args.html)) if args.html else None
+    report, status = None, 0
+    if args.html:
+        try:
+            report = write_report(diagnosis, Path(args.html))
+        except OSError as error:
+            print(f"wecom-otel demo: cannot write {args.html}: {error.strerror}", file=err)
+            status = 2  # the summary and the diagnosis are printed all the same
     if args.json:
         document = {**summary, "diagnosis": diagnosis.to_dict(), "report": str(report or "")}
         out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         out.write(render(summary))
         out.write(render_diagnosis(diagnosis, source, report, color=use_color(out)))
-    return 0
+    return status
 
 
 def _stored_diagnosis(demo_run: DemoRun, err: TextIO) -> tuple[Diagnosis, str]:

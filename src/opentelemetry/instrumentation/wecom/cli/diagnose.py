@@ -5,8 +5,9 @@ findings, most likely root cause first, as text, JSON (``--json``, the schema in
 ``diagnosis/diagnosis.schema.json``) or a self-contained HTML report (``--html FILE``).
 
 Exit status: 0 healthy (no critical or warning finding, also for an unknown service or an
-empty window), 1 findings, 2 bad arguments or a metrics backend that cannot be read. Jaeger
-down is not an error: the diagnosis comes from metrics alone and says so.
+empty window), 1 findings, 2 bad arguments, a metrics backend that cannot be read or an HTML
+report that cannot be written. Jaeger down is not an error: the diagnosis comes from metrics
+alone and says so.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
 
 from opentelemetry.instrumentation.wecom.cli._args import seconds
 from opentelemetry.instrumentation.wecom.diagnosis import (
     JAEGER_URL_ENV,
     PROMETHEUS_URL_ENV,
     BackendUnavailable,
-    Diagnosis,
     StoredSource,
     diagnose,
+    render_html,
+    render_text,
+    use_color,
 )
 
 EXIT_HEALTHY = 0
@@ -140,25 +142,17 @@ def run(args: argparse.Namespace) -> int:
     except BackendUnavailable as error:
         print(f"wecom-otel diagnose: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
-    _write(found, args)
-    return EXIT_HEALTHY if found.healthy else EXIT_FINDINGS
-
-
-def _write(found: Diagnosis, args: argparse.Namespace) -> None:
     if args.json:
         sys.stdout.write(json.dumps(found.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        return
-    from opentelemetry.instrumentation.wecom.diagnosis._text import (  # noqa: PLC0415
-        render_text,
-        use_color,
-    )
-
-    sys.stdout.write(render_text(found, color=use_color(sys.stdout)))
-    html: Optional[str] = args.html
-    if html:
-        from opentelemetry.instrumentation.wecom.diagnosis._html import (  # noqa: PLC0415
-            render_html,
-        )
-
-        Path(html).write_text(render_html(found), encoding="utf-8")
-        sys.stdout.write(f"HTML report written to {html}\n")
+    else:
+        sys.stdout.write(render_text(found, color=use_color(sys.stdout)))
+    if args.html:
+        try:
+            Path(args.html).write_text(render_html(found), encoding="utf-8")
+        except OSError as error:
+            print(
+                f"wecom-otel diagnose: cannot write {args.html}: {error.strerror}", file=sys.stderr
+            )
+            return EXIT_UNUSABLE
+        sys.stdout.write(f"HTML report written to {args.html}\n")
+    return EXIT_HEALTHY if found.healthy else EXIT_FINDINGS

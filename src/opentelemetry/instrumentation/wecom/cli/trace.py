@@ -69,10 +69,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     try:
         client = JaegerClient(url, timeout=args.timeout)
         trace = client.trace(args.trace_id)
-    except BackendUnavailable as error:
-        print(f"wecom-otel trace: {error}", file=err)
-        return EXIT_UNUSABLE
-    except ValueError as error:
+    except (BackendUnavailable, ValueError) as error:  # unreachable; a bad URL or trace id
         print(f"wecom-otel trace: {error}", file=err)
         return EXIT_UNUSABLE
     if trace is None:

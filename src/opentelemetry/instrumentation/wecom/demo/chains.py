@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -35,6 +34,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     WECOM_STATUS,
     WECOM_TOKEN_REFRESH_REASON,
 )
+from opentelemetry.instrumentation.wecom.demo.points import points
 from opentelemetry.instrumentation.wecom.testing import DeliveryCounts
 
 EXAMPLES = 3
@@ -76,19 +76,9 @@ class ChainRecorder(SpanProcessor):
             )
 
 
-def _points(data: Optional[MetricsData], name: str) -> Iterable[NumberDataPoint]:
-    for resource_metrics in data.resource_metrics if data is not None else ():
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                if metric.name == name:
-                    for point in metric.data.data_points:
-                        if isinstance(point, NumberDataPoint):
-                            yield point
-
-
 def _sum_by(data: Optional[MetricsData], name: str, *keys: str) -> list[dict[str, Any]]:
     totals: Counter[tuple[Any, ...]] = Counter()
-    for point in _points(data, name):
+    for point in points(data, name, NumberDataPoint):
         attributes = point.attributes or {}
         totals[tuple(attributes.get(key) for key in keys)] += int(point.value)
     rows = [

@@ -7,7 +7,7 @@ histogram (the same series Prometheus stores); partial failures and trace ids fr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -19,6 +19,7 @@ from opentelemetry.instrumentation.wecom._attributes import (
     WECOM_ERRCODE,
     WECOM_STATUS,
 )
+from opentelemetry.instrumentation.wecom.demo.points import points
 from opentelemetry.instrumentation.wecom.demo.telemetry import CallRecorder
 from opentelemetry.instrumentation.wecom.errcodes import explain
 
@@ -67,20 +68,10 @@ def percentile(bounds: Sequence[float], buckets: Sequence[int], maximum: float, 
     return maximum
 
 
-def _duration_points(data: Optional[MetricsData]) -> Iterable[HistogramDataPoint]:
-    for resource_metrics in data.resource_metrics if data is not None else ():
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                if metric.name == DURATION_METRIC:
-                    for point in metric.data.data_points:
-                        if isinstance(point, HistogramDataPoint):
-                            yield point
-
-
 def summarize(data: Optional[MetricsData], recorder: CallRecorder) -> dict[str, Any]:
     """The summary: totals, one row per API (busiest first), the top errcodes explained."""
     apis: dict[str, _ApiStats] = defaultdict(_ApiStats)
-    for point in _duration_points(data):
+    for point in points(data, DURATION_METRIC, HistogramDataPoint):
         attributes = point.attributes or {}
         errcode = attributes.get(WECOM_ERRCODE)
         apis[str(attributes.get(WECOM_API))].add(

@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._catalogue import CATALOGUE
 from opentelemetry.instrumentation.wecom.diagnosis._detect import ERROR_RATIO, Anomaly
 from opentelemetry.instrumentation.wecom.diagnosis._model import SEVERITIES, Scalar, Severity
 from opentelemetry.instrumentation.wecom.diagnosis._observe import InstanceId, Observations
+from opentelemetry.instrumentation.wecom.diagnosis._series import total
 
 #: Anomalies this close (seconds) in time are read as one incident.
 GROUP_GAP_SECONDS: Final = 120.0
@@ -171,7 +172,25 @@ def _severity(draft: Draft, obs: Observations) -> Severity:
         level = _worse(level, "warning")
     for floor in floors:
         level = _worse(level, floor)
+    if level == "critical" and draft.cause == "token_expired" and renews_its_token(draft, obs):
+        level = "warning"  # WeCom ended tokens early and the app got new ones: it recovers
     return level
+
+
+def token_renewals(draft: Draft, obs: Observations) -> float:
+    """Token API calls that succeeded while the draft's failures lasted."""
+    first = max(draft.first, obs.frame.window_from)
+    return sum(
+        total(series.counts, first, draft.last + 1)
+        for series in obs.calls
+        if series.key.api in TOKEN_APIS and not series.key.failed
+    )
+
+
+def renews_its_token(draft: Draft, obs: Observations) -> bool:
+    """Whether the app fetched a new token at least once per expired-token failure: a client
+    that refreshes on 42001/40014, hit by tokens WeCom ended early, not a stale cache."""
+    return draft.failed > 0 and token_renewals(draft, obs) >= draft.failed
 
 
 def _worse(a: Severity, b: Severity) -> Severity:

@@ -21,6 +21,13 @@ from opentelemetry.instrumentation.wecom.diagnosis._catalogue import (
     TOKEN_LIFETIME,
     classify_failure,
 )
+from opentelemetry.instrumentation.wecom.diagnosis._format import percent
+from opentelemetry.instrumentation.wecom.diagnosis._metric_names import (
+    BUCKETS,
+    CALLS,
+    DISCARDED,
+    RECIPIENTS,
+)
 from opentelemetry.instrumentation.wecom.diagnosis._model import Scalar, Severity
 from opentelemetry.instrumentation.wecom.diagnosis._observe import (
     FailureKind,
@@ -37,10 +44,6 @@ from opentelemetry.instrumentation.wecom.diagnosis._series import (
     total,
 )
 
-CALLS_METRIC: Final = "wecom_client_duration_seconds_count"
-LATENCY_METRIC: Final = "wecom_client_duration_seconds_bucket"
-RECIPIENTS_METRIC: Final = "wecom_message_invalid_recipients_total"
-DISCARDED_METRIC: Final = "wecom_message_discarded_total"
 #: What each per-member delivery limit means (docs/telemetry.md, "Messages").
 DELIVERY_LIMITS: Final = {
     "member_per_minute": "a member got over 30 messages a minute from the app",
@@ -85,10 +88,6 @@ RUN_GAP_SECONDS: Final = 120.0
 def clock(moment: float) -> str:
     """A moment for an evidence line: ``11:02:03 UTC``."""
     return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%H:%M:%S UTC")
-
-
-def percent(part: float, whole: float) -> str:
-    return f"{100.0 * part / whole:.0f}%" if whole else "n/a"
 
 
 def count(value: float) -> str:
@@ -185,7 +184,7 @@ def failure_evidence(anomalies: list[Anomaly], obs: Observations) -> list[str]:
         lines.append(
             f"{count(failed)} calls to {', '.join(apis[:6])}{' ...' if len(apis) > 6 else ''} "
             f"failed with {what}{per_api}: {percent(failed, calls)} of their {count(calls)} calls "
-            f"{_span(obs, first, last)} ({CALLS_METRIC})"
+            f"{_span(obs, first, last)} ({CALLS})"
         )
         if all(a.new for a in group):
             if any(obs.baseline_calls(api) for api in apis):
@@ -228,7 +227,7 @@ def latency(obs: Observations) -> list[Anomaly]:
             anomaly.facts["p99_seconds"] = round(p99, 3)
             anomaly.evidence.append(
                 f"{api} p99 is {p99:.2f} s over the window (limit {P99_LIMIT:g} s): {count(slow)} "
-                f"of {count(calls)} calls took over {SLOW_BOUND:g} s ({LATENCY_METRIC})"
+                f"of {count(calls)} calls took over {SLOW_BOUND:g} s ({BUCKETS})"
             )
         _against_baseline(obs, api, anomaly)
         if anomaly.last >= 0:
@@ -269,7 +268,7 @@ def _against_baseline(obs: Observations, api: str, anomaly: Anomaly) -> None:
     anomaly.evidence.append(
         f"{api} mean latency reached {worst:.3f} s in {len(flagged)} steps "
         f"{_span(obs, flagged[0], flagged[-1])} ({count(slow)} calls), against a baseline of "
-        f"{mean:.3f} s ± {spread:.3f} s ({LATENCY_METRIC}, _sum / _count)"
+        f"{mean:.3f} s ± {spread:.3f} s ({BUCKETS}, _sum / _count)"
     )
 
 
@@ -307,7 +306,7 @@ def rates(obs: Observations) -> list[Anomaly]:
             anomaly.facts.update(peak_calls_per_minute=round(peak), limit_per_minute=limit)
             anomaly.evidence.append(
                 f"{api} peaked at {count(peak)} calls/min at {clock(frame.grid.step_end(at))}, "
-                f"{percent(peak, limit)} of WeCom's limit of {count(limit)}/min ({CALLS_METRIC})"
+                f"{percent(peak, limit)} of WeCom's limit of {count(limit)}/min ({CALLS})"
             )
             anomalies.append(anomaly)
         surge = _surge(obs, api)
@@ -336,7 +335,7 @@ def _surge(obs: Observations, api: str) -> Optional[Anomaly]:
     anomaly.evidence.append(
         f"calls to {api} rose to {count(worst)}/min {_span(obs, flagged[0], flagged[-1])}, "
         f"against {count(mean * 60 / step)}/min ± {count(spread * 60 / step)} in the baseline "
-        f"({CALLS_METRIC})"
+        f"({CALLS})"
     )
     return anomaly
 
@@ -371,7 +370,7 @@ def recipients(obs: Observations) -> list[Anomaly]:
         listed = ", ".join(f"{kind} {count(value)}" for kind, (value, _) in sorted(kinds.items()))
         anomaly.evidence.append(
             f"WeCom dropped {count(dropped)} recipients of {api} that it otherwise sent "
-            f"({listed}) {_span(obs, active[0], active[-1])} ({RECIPIENTS_METRIC})"
+            f"({listed}) {_span(obs, active[0], active[-1])} ({RECIPIENTS})"
         )
         anomaly.tags.append({"wecom.api": api, "wecom.message.partial_failure": "true"})
         anomalies.append(anomaly)
@@ -409,7 +408,7 @@ def discards(obs: Observations) -> list[Anomaly]:
         anomaly.evidence.append(
             f"WeCom silently discarded {count(lost)} deliveries of accepted {api} messages "
             f"({why}) {_span(obs, steps[0], steps[-1])}: errcode 0, nothing failed to see "
-            f"({DISCARDED_METRIC})"
+            f"({DISCARDED})"
         )
         anomalies.append(anomaly)
     return anomalies
@@ -458,7 +457,7 @@ def token_fetches(obs: Observations) -> list[Anomaly]:
         anomaly.evidence.append(
             f"{process} fetched a token {count(made)} times in {alive:.0f} s "
             f"({count(made * 60 / alive)}/min) for {count(business)} other calls; tokens live "
-            f"{TOKEN_LIFETIME:.0f} s, so about {needed:.0f} fetch(es) would do ({CALLS_METRIC})"
+            f"{TOKEN_LIFETIME:.0f} s, so about {needed:.0f} fetch(es) would do ({CALLS})"
         )
         anomaly.tags.append({"wecom.api": "gettoken"})
         anomalies.append(anomaly)

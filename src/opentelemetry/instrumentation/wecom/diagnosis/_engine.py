@@ -77,17 +77,15 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-def frame_for(
-    start: float, end: float, baseline: float, now: float, lag: float
-) -> tuple[Frame, float]:
-    """The grid over baseline + window, and its step."""
+def frame_for(start: float, end: float, baseline: float, now: float, lag: float) -> Frame:
+    """The grid over baseline + window (its step from :func:`choose_step`)."""
     step = choose_step(end - start)
     window_steps = max(1, math.ceil((end - start) / step - 1e-9))
     baseline_steps = min(MAX_BASELINE_STEPS, math.ceil(baseline / step - 1e-9))
     count = window_steps + baseline_steps
     grid = Grid(end - count * step, step, count)
     settled = next((i for i in range(count) if grid.step_end(i) > now - lag), count)
-    return Frame(grid, baseline_steps, settled), step
+    return Frame(grid, baseline_steps, settled)
 
 
 def diagnose(
@@ -135,7 +133,7 @@ def diagnose(
             f"holds no WeCom calls from it (services with data: {listed})"
         )
         return Diagnosis(service, window, 0, 0, (), notes=(note,), sources=source.locations())
-    frame, _ = frame_for(start_s, end_s, _span_seconds(baseline), now, source.lag())
+    frame = frame_for(start_s, end_s, _span_seconds(baseline), now, source.lag())
     obs = _observe(source, service, frame)
     drafts = correlate(detect(obs), obs)
     notes = [
@@ -294,7 +292,6 @@ def _finding(draft: Draft, obs: Observations, traces: TraceFacts) -> Finding:
         *traces.evidence,
     ]
     details = {**draft.facts, **words.details}
-    first_in_window = max(draft.first, frame.window_from)
     return Finding(
         cause=draft.cause,
         severity=draft.severity,
@@ -307,7 +304,7 @@ def _finding(draft: Draft, obs: Observations, traces: TraceFacts) -> Finding:
         evidence=tuple(dict.fromkeys(evidence))[:MAX_EVIDENCE],
         trace_ids=tuple(traces.trace_ids),
         remediation=words.remediation,
-        calls=round(obs.calls_between(draft.apis, first_in_window, draft.last)),
+        calls=round(obs.calls_between(draft.apis, draft.first, draft.last)),  # in the window
         details={"title": CATALOGUE[draft.cause].title, **details},
     )
 

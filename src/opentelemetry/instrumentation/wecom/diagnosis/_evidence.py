@@ -15,7 +15,6 @@ from typing import Final, Optional
 from opentelemetry.instrumentation.wecom._extensions import TOKEN_APIS
 from opentelemetry.instrumentation.wecom._redaction import scrub
 from opentelemetry.instrumentation.wecom.diagnosis._model import (
-    AttributeValue,
     SpanView,
     TraceView,
 )
@@ -35,12 +34,14 @@ def text(value: object, limit: int = _MAX_TEXT) -> str:
 
 def matches(span: SpanView, tags: Mapping[str, str]) -> bool:
     """Whether every tag equals the span attribute of that name, compared as Jaeger does."""
-    return all(_as_tag(span.attributes.get(key)) == value for key, value in tags.items())
+    return all(
+        key in span.attributes and tag_text(span.attributes[key]) == value
+        for key, value in tags.items()
+    )
 
 
-def _as_tag(value: Optional[AttributeValue]) -> Optional[str]:
-    if value is None:
-        return None
+def tag_text(value: object) -> str:
+    """A tag value as Jaeger compares it: ``true`` for True, ``42001`` for 42001."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -53,6 +53,7 @@ def number(value: float) -> str:
 
 
 def percent(part: float, whole: float) -> str:
+    """``36 %``, ``6.4 %`` under ten: the one way a share is written, in evidence and reports."""
     if not whole or not part:
         return "0 %"
     share = 100 * part / whole
@@ -129,24 +130,39 @@ def scope(diagnosis: Diagnosis) -> str:
     return f"{who} · {window} · {totals}"
 
 
-def impact(finding: Finding, recipients_dropped: Optional[object] = None) -> str:
-    """``87 failed calls of 240 (36 %) on message/send, user/get``."""
+# Harm a finding does that no failed call shows, part of its impact line rather than of the
+# details rows: (details key, what it counts).
+_UNSEEN_HARM = (
+    ("recipients_dropped", "message recipients dropped"),
+    ("discarded_deliveries", "deliveries silently discarded (errcode 0)"),
+)
+
+
+def impact(finding: Finding) -> str:
+    """``87 failed calls of 240 (36 %)``, then the harm no failed call shows (recipients WeCom
+    dropped, deliveries it discarded silently): it counts in the ranking too."""
     text = f"{number(finding.failed_calls)} failed call{'s' if finding.failed_calls != 1 else ''}"
     if finding.calls:
         text += f" of {number(finding.calls)} ({percent(finding.failed_calls, finding.calls)})"
-    dropped = finding.details.get("recipients_dropped", recipients_dropped)
-    if isinstance(dropped, (int, float)) and not isinstance(dropped, bool) and dropped:
-        text += f"; {number(dropped)} message recipients dropped"
+    for key, what in _UNSEEN_HARM:
+        value = unseen_harm(finding, key)
+        if value:
+            text += f"; {number(value)} {what}"
     return text
+
+
+def unseen_harm(finding: Finding, key: str) -> float:
+    """The ``recipients_dropped`` or ``discarded_deliveries`` of a finding, 0 when it has none."""
+    value = finding.details.get(key)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 def details(finding: Finding) -> list[tuple[str, Scalar]]:
     """The cause-specific facts shown as rows: all but the ``title`` (shown in the heading) and
-    ``recipients_dropped`` (part of the impact)."""
+    the harm that is part of the impact line."""
+    shown_elsewhere = {"title", *(key for key, _ in _UNSEEN_HARM)}
     return [
-        (key, value)
-        for key, value in sorted(finding.details.items())
-        if key not in ("title", "recipients_dropped")
+        (key, value) for key, value in sorted(finding.details.items()) if key not in shown_elsewhere
     ]
 
 
@@ -249,14 +265,6 @@ def exception_summary(attributes: Mapping[str, AttributeValue]) -> Optional[str]
     return one_line(": ".join(str(part) for part in (kind, message) if part is not None))
 
 
-def count_lines(text: str) -> int:
-    return len(text.splitlines())
-
-
 def joined(items: Iterable[object], empty: str = "-") -> str:
     texts = [one_line(item) for item in items]
     return ", ".join(texts) if texts else empty
-
-
-def sequence(values: Sequence[Optional[float]]) -> list[float]:
-    return [value for value in values if value is not None]

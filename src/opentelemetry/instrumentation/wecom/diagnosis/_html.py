@@ -33,6 +33,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._format import (
     span_outcome,
     time_range,
     trace_services,
+    unseen_harm,
     verdict,
     waterfall_rows,
 )
@@ -154,7 +155,6 @@ def render_html(diagnosis: Diagnosis, *, generated_at: Optional[datetime] = None
     calls, errors and p99 per API, the errcode and API tables, a waterfall of each example
     trace with its attributes and events, and the notes."""
     tone = "healthy" if diagnosis.healthy else diagnosis.findings[0].severity
-    label = "healthy" if diagnosis.healthy else diagnosis.findings[0].severity
     cited = _citations(diagnosis.findings)
     sections = [
         _summary(diagnosis),
@@ -178,7 +178,7 @@ def render_html(diagnosis: Diagnosis, *, generated_at: Optional[datetime] = None
     ]
     nav = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in present)
     header = (
-        f'<header class="verdict {tone}"><div><span class="sev">{escape(label)}</span>'
+        f'<header class="verdict {tone}"><div><span class="sev">{escape(tone)}</span>'
         f"<h1>{escape(verdict(diagnosis, severity=False))}</h1>"
         f'<p class="scope">{escape(scope(diagnosis))}</p></div></header>'
         f'<nav aria-label="Contents"><ul>{nav}</ul></nav>'
@@ -230,6 +230,9 @@ def _summary(diagnosis: Diagnosis) -> str:
     ]
     if diagnosis.recipients_dropped:
         stats.append((number(diagnosis.recipients_dropped), "message recipients dropped"))
+    discarded = sum(unseen_harm(f, "discarded_deliveries") for f in diagnosis.findings)
+    if discarded:
+        stats.append((number(discarded), "deliveries silently discarded"))
     items = "".join(f"<li><b>{escape(v)}</b><span>{escape(k)}</span></li>" for v, k in stats)
     return f'<section id="summary" aria-label="Summary"><ul class="stats">{items}</ul></section>'
 
@@ -307,7 +310,7 @@ def _charts_section(diagnosis: Diagnosis) -> str:
     ordered = sorted(diagnosis.series, key=lambda s: (-failed.get(s.api, 0), s.api))
     rows = []
     for series in ordered:
-        bands = _bands(diagnosis.findings, series.api)
+        bands = _bands(diagnosis.findings, series.api, end)
         cells = "".join(
             f"<td>{_charts.render(chart, start, end, bands)}</td>" for chart in _charts_of(series)
         )
@@ -346,15 +349,15 @@ def _charts_of(series: ApiSeries) -> list[_charts.Chart]:
     ]
 
 
-def _bands(findings: Sequence[Finding], api: str) -> list[_charts.Band]:
+def _bands(findings: Sequence[Finding], api: str, window_end: float) -> list[_charts.Band]:
+    """The window of each finding on ``api``; one that may be going on reaches the window's end."""
     bands = []
     for index, finding in enumerate(findings, 1):
-        if api in finding.apis and finding.started_at and finding.ended_at:
+        if api in finding.apis and finding.started_at:
+            end = finding.ended_at.timestamp() if finding.ended_at else window_end
             bands.append(
                 _charts.Band(
-                    finding.started_at.timestamp(),
-                    finding.ended_at.timestamp(),
-                    f"finding {index}: {clean(finding.cause)}",
+                    finding.started_at.timestamp(), end, f"finding {index}: {clean(finding.cause)}"
                 )
             )
     return bands

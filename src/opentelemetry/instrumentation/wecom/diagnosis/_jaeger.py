@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from opentelemetry.instrumentation.wecom.diagnosis._endpoints import JAEGER_URL_ENV
+from opentelemetry.instrumentation.wecom.diagnosis._evidence import matches, tag_text
 from opentelemetry.instrumentation.wecom.diagnosis._http import Answer, Endpoint
-from opentelemetry.instrumentation.wecom.diagnosis._model import SpanView, TraceView
+from opentelemetry.instrumentation.wecom.diagnosis._model import TraceView
 from opentelemetry.instrumentation.wecom.diagnosis._otlp import (
     OtlpFormatError,
     normalize_trace_id,
@@ -75,7 +76,7 @@ class JaegerClient:
     ) -> list[TraceView]:
         """Up to ``limit`` traces of ``service`` that started in ``[start, end]``, newest first,
         with a span whose attributes equal ``tags`` (compared as strings, like Jaeger does)."""
-        wanted = {key: _tag_text(value) for key, value in (tags or {}).items()}
+        wanted = {key: tag_text(value) for key, value in (tags or {}).items()}
         if limit < 1:
             return []
         trace_ids = self._search_v1(service, start, end, wanted, limit)
@@ -143,7 +144,7 @@ class JaegerClient:
         matching = [
             trace
             for trace in self._traces(answer, "/api/v3/traces")
-            if any(_matches(span, tags) for span in trace.spans)
+            if any(matches(span, tags) for span in trace.spans)
         ]
         matching.sort(key=lambda trace: trace.start_ns, reverse=True)
         return matching[:limit]
@@ -163,20 +164,6 @@ class JaegerClient:
             raise self._endpoint.unavailable(
                 f"{path} answered malformed OTLP JSON ({error})"
             ) from None
-
-
-def _matches(span: SpanView, tags: Mapping[str, str]) -> bool:
-    return all(
-        key in span.attributes and _tag_text(span.attributes[key]) == value
-        for key, value in tags.items()
-    )
-
-
-def _tag_text(value: Any) -> str:
-    """A tag value as Jaeger compares it: ``true`` for True, ``42001`` for 42001."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _jaeger_error(payload: Any) -> Optional[str]:

@@ -4,8 +4,9 @@ OTLP JSON arrives in two dialects and both are read: the OTLP/HTTP spec's (hex i
 values, int64 as strings: what Jaeger's gateway writes) and plain protobuf JSON (base64 ids,
 enum names such as ``SPAN_KIND_CLIENT``). Malformed input raises :class:`OtlpFormatError`
 naming what is wrong; the renderers and the engine only ever see well-formed views. Text values
-pass through the package's secret scrubber: a trace recorded by another instrumentation (the
-stock httpx one puts ``access_token`` in ``url.full``) cannot carry a secret into a report.
+(span and event names included) pass through the package's secret scrubber: a trace recorded by
+another instrumentation (the stock httpx one puts ``access_token`` in ``url.full``) cannot carry
+a secret into a report.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def traces_from_spans(spans: Iterable[ReadableSpan]) -> list[TraceView]:
                 trace_id=format_trace_id(context.trace_id),
                 span_id=format_span_id(context.span_id),
                 parent_span_id=format_span_id(parent.span_id) if parent is not None else None,
-                name=span.name,
+                name=scrub(span.name),
                 kind=_sdk_kind(span.kind),
                 start_ns=span.start_time or 0,
                 end_ns=span.end_time or span.start_time or 0,
@@ -103,7 +104,7 @@ def traces_from_spans(spans: Iterable[ReadableSpan]) -> list[TraceView]:
                 status_message=scrub(span.status.description or ""),
                 attributes=_plain(span.attributes or {}),
                 events=tuple(
-                    SpanEvent(event.name, event.timestamp, _plain(event.attributes or {}))
+                    SpanEvent(scrub(event.name), event.timestamp, _plain(event.attributes or {}))
                     for event in span.events
                 ),
                 resource=_plain(span.resource.attributes),
@@ -134,7 +135,7 @@ def _span(raw: object, resource: Mapping[str, AttributeValue], where: str) -> Sp
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=_id(parent, 8, f"{where}.parentSpanId") if parent else None,
-        name=str(span.get("name", "")),
+        name=scrub(str(span.get("name", ""))),
         kind=_enum(span.get("kind", 0), _KINDS, "SPAN_KIND_"),
         start_ns=start,
         end_ns=end,
@@ -152,7 +153,7 @@ def _span(raw: object, resource: Mapping[str, AttributeValue], where: str) -> Sp
 def _event(raw: object, where: str) -> SpanEvent:
     event = _object(raw, where)
     return SpanEvent(
-        name=str(event.get("name", "")),
+        name=scrub(str(event.get("name", ""))),
         time_ns=_int(event.get("timeUnixNano", 0), f"{where}.timeUnixNano"),
         attributes=_attributes(event, where),
     )

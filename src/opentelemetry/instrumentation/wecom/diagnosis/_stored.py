@@ -22,6 +22,13 @@ from typing import Final, Optional
 
 from opentelemetry.instrumentation.wecom.diagnosis._endpoints import jaeger_url, prometheus_url
 from opentelemetry.instrumentation.wecom.diagnosis._jaeger import JaegerClient
+from opentelemetry.instrumentation.wecom.diagnosis._metric_names import (
+    BUCKETS,
+    CALLS,
+    DISCARDED,
+    RECIPIENTS,
+    SECONDS,
+)
 from opentelemetry.instrumentation.wecom.diagnosis._model import TraceView
 from opentelemetry.instrumentation.wecom.diagnosis._prometheus import PrometheusClient, Sample
 from opentelemetry.instrumentation.wecom.diagnosis._source import (
@@ -36,11 +43,6 @@ from opentelemetry.instrumentation.wecom.diagnosis._source import (
     TraceQuery,
 )
 
-CALLS: Final = "wecom_client_duration_seconds_count"
-BUCKETS: Final = "wecom_client_duration_seconds_bucket"
-SECONDS: Final = "wecom_client_duration_seconds_sum"
-RECIPIENTS: Final = "wecom_message_invalid_recipients_total"
-DISCARDED: Final = "wecom_message_discarded_total"
 #: The collector's self-metrics; their names end in ``_total`` or not, by collector version.
 EXPORTED: Final = (
     "otelcol_exporter_(sent|send_failed|enqueue_failed)_(spans|metric_points|log_records)(_total)?"

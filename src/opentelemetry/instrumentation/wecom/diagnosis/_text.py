@@ -98,7 +98,7 @@ def render_text(diagnosis: Diagnosis, *, color: bool = False) -> str:
     if diagnosis.notes:
         lines += ["", paint("bold", "Notes")]
         for note in diagnosis.notes:
-            lines += _wrapped("", f"- {one_line(note)}", indent=2)
+            lines += _wrapped("", f"- {one_line(note)}", indent=4, first_indent=2)
     if diagnosis.sources:
         where = ", ".join(f"{clean(k)} from {clean(v)}" for k, v in diagnosis.sources.items())
         lines += ["", paint("dim", f"Data: {where}.")]

@@ -17,9 +17,14 @@ from opentelemetry.instrumentation.wecom.diagnosis._catalogue import (
     ROBOT_LIMIT_PER_MINUTE,
     http_status,
 )
-from opentelemetry.instrumentation.wecom.diagnosis._correlate import Draft
-from opentelemetry.instrumentation.wecom.diagnosis._detect import clock, count, percent
+from opentelemetry.instrumentation.wecom.diagnosis._correlate import (
+    Draft,
+    renews_its_token,
+    token_renewals,
+)
+from opentelemetry.instrumentation.wecom.diagnosis._detect import clock, count
 from opentelemetry.instrumentation.wecom.diagnosis._evidence import TraceFacts
+from opentelemetry.instrumentation.wecom.diagnosis._format import percent
 from opentelemetry.instrumentation.wecom.diagnosis._model import Scalar
 from opentelemetry.instrumentation.wecom.diagnosis._observe import Observations
 from opentelemetry.instrumentation.wecom.diagnosis._series import active_steps, peak_per_minute
@@ -150,24 +155,47 @@ def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
         for series in obs.calls
         if series.key.api in TOKEN_APIS and not series.key.failed
     )
-    words = Words(
-        summary=(
-            f"{count(draft.failed)} calls on {_apis(draft)} used an expired or invalid "
-            f"access_token ({'/'.join(map(str, draft.errcodes))}) while the token API works: "
-            f"a token cache that is stale or not shared"
-        ),
-        remediation=(
-            "On 42001/40014 drop the cached token, fetch a new one and retry once; keep one "
-            f"token cache per app shared by all processes ({processes} process(es) used stale "
-            "tokens). WeCom may invalidate a token before expires_in."
-        ),
+    codes = "/".join(map(str, draft.errcodes))
+    share = (
+        "keep one token cache per app shared by all processes "
+        f"({processes} process(es) used stale tokens)"
+    )
+    if renews_its_token(draft, obs):
+        summary = (
+            f"met an expired or invalid access_token ({codes}) and the app fetched a new one each "
+            "time: WeCom ended tokens before expires_in, and a client that refreshes and retries "
+            "recovers"
+        )
+        remediation = (
+            "Nothing is broken if each of these calls was repeated once after the refresh (a span "
+            "with wecom.retry.attempt=1 follows it): WeCom may invalidate a token before "
+            "expires_in. Otherwise, on 42001/40014 drop the cached token, fetch a new one and "
+            f"retry once; {share}."
+        )
+        evidence = (
+            f"the token API answered {count(token_renewals(draft, obs))} times without error "
+            f"while these calls failed, at least once per failure: the app renews its token on "
+            f"{codes}"
+        )
+    else:
+        summary = (
+            f"used an expired or invalid access_token ({codes}) while the token API works: a "
+            "token cache that is stale or not shared"
+        )
+        remediation = (
+            f"On 42001/40014 drop the cached token, fetch a new one and retry once; {share}. "
+            "WeCom may invalidate a token before expires_in."
+        )
+        evidence = (
+            f"the token API answered {count(fresh)} times without error in the window "
+            f"({'a new token was there to use' if fresh else 'no new token was fetched'})"
+        )
+    return Words(
+        summary=f"{count(draft.failed)} calls on {_apis(draft)} {summary}",
+        remediation=remediation,
+        evidence=[evidence],
         details={"processes": processes, "token_calls_ok": int(fresh)},
     )
-    words.evidence.append(
-        f"the token API answered {count(fresh)} times without error in the window "
-        f"({'a new token was there to use' if fresh else 'no new token was fetched'})"
-    )
-    return words
 
 
 def token_overfetch(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
