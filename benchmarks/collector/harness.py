@@ -7,7 +7,6 @@ import os
 import re
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from opentelemetry.instrumentation.wecom.stack.build import find_go, go_env
+from opentelemetry.instrumentation.wecom.stack.build import go_install
 from opentelemetry.instrumentation.wecom.stack.health import http_ok, wait_until
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir, cache_dir
 from opentelemetry.instrumentation.wecom.stack.ports import free_ports
@@ -44,20 +43,15 @@ _GENERATED = re.compile(r'traces generated.*"traces": (\d+)')
 
 def telemetrygen(cache: Optional[Path] = None) -> Path:
     """The cached telemetrygen binary, ``go install``-ed on first use."""
-    target = (cache or cache_dir()) / "bin" / f"telemetrygen-{TELEMETRYGEN_VERSION}"
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory() as gobin:
-        env = {**go_env(), "GOBIN": gobin}
-        subprocess.run(
-            [find_go(), "install", f"{TELEMETRYGEN}@{TELEMETRYGEN_VERSION}"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(Path(gobin) / "telemetrygen", target)
-    return target
+    cache = cache or cache_dir()
+    name = f"telemetrygen-{TELEMETRYGEN_VERSION}"
+    return go_install(
+        TELEMETRYGEN,
+        TELEMETRYGEN_VERSION,
+        "telemetrygen",
+        cache / "bin" / name,
+        cache / "logs" / f"go-install-{name}.log",
+    )
 
 
 @dataclass
