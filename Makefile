@@ -24,6 +24,8 @@ help:
 	@echo "make bench-diagnosis  diagnose() over one hour of 20 APIs on the local stack (backfilled)"
 	@echo "make fuzz       the long differential fuzz: 10,000 odd WeCom responses (docs/fuzzing.md)"
 	@echo "make stack-up / stack-down   the local collector + Jaeger + Prometheus"
+	@echo "make venv       create .venv with the package and its dev tools (most targets make it first)"
+	@echo "make clean      remove .venv, the tool caches and build output"
 
 $(BIN)/wecom-otel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -21,7 +21,6 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from opentelemetry.instrumentation.wecom.stack.build import BuildError, find_go, go_env
+from opentelemetry.instrumentation.wecom.stack.build import BuildError, go_install, go_module_dir
 from opentelemetry.instrumentation.wecom.stack.paths import cache_dir
 
 KUSTOMIZE = ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.1", "kustomize")
@@ -66,38 +65,6 @@ def tool_paths(cache: Path | None = None) -> Tools:
         / "kubeconform-schemas"
         / f"kubernetes-{KUBERNETES[1]}-prometheus-operator-{PROMETHEUS_OPERATOR[1]}",
     )
-
-
-def _go_env(**extra: str) -> dict[str, str]:
-    return {**go_env(), **extra}
-
-
-def go_install(module: str, version: str, binary: str, target: Path) -> Path:
-    if target.exists():
-        return target
-    gobin = target.parent.parent / "tmp" / f"{binary}-{version}"
-    subprocess.run(
-        [find_go(), "install", f"{module}@{version}"], env=_go_env(GOBIN=str(gobin)), check=True
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(gobin / binary, target)
-    return target
-
-
-def module_dir(module: str, version: str) -> Path:
-    """The module's source tree, downloaded through the Go module proxy into GOMODCACHE."""
-    result = subprocess.run(
-        [find_go(), "mod", "download", "-json", f"{module}@{version}"],
-        env=_go_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(
-            f"k8s_tools: go mod download {module}@{version} failed:\n{result.stdout}{result.stderr}"
-        )
-    return Path(json.loads(result.stdout)["Dir"])
 
 
 def kind_suffix(group: str, version: str) -> str:
@@ -187,8 +154,8 @@ def crd_schemas(crd_file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def build_schemas(target: Path) -> Path:
     if (target / DEFINITIONS).exists():
         return target
-    kubernetes = module_dir(*KUBERNETES) / "api" / "openapi-spec" / "swagger.json"
-    operator = module_dir(*PROMETHEUS_OPERATOR) / "example" / "prometheus-operator-crd"
+    kubernetes = go_module_dir(*KUBERNETES) / "api" / "openapi-spec" / "swagger.json"
+    operator = go_module_dir(*PROMETHEUS_OPERATOR) / "example" / "prometheus-operator-crd"
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -204,8 +171,9 @@ def build_schemas(target: Path) -> Path:
 
 def ensure_tools(cache: Path | None = None) -> Tools:
     paths = tool_paths(cache)
-    go_install(*KUSTOMIZE, paths.kustomize)
-    go_install(*KUBECONFORM, paths.kubeconform)
+    logs = (cache or cache_dir()) / "logs"
+    go_install(*KUSTOMIZE, paths.kustomize, logs / f"go-install-{paths.kustomize.name}.log")
+    go_install(*KUBECONFORM, paths.kubeconform, logs / f"go-install-{paths.kubeconform.name}.log")
     build_schemas(paths.schemas)
     return paths
 
@@ -226,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         tools = ensure_tools()
-    except (BuildError, subprocess.CalledProcessError) as error:
+    except BuildError as error:
         print(f"k8s_tools: {error}", file=sys.stderr)
         return 1
     print(f"kustomize    {tools.kustomize}")

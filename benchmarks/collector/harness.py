@@ -7,7 +7,6 @@ import os
 import re
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from opentelemetry.instrumentation.wecom.stack.build import find_go, go_env
+from opentelemetry.instrumentation.wecom.stack.build import go_install
 from opentelemetry.instrumentation.wecom.stack.health import http_ok, wait_until
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir, cache_dir
 from opentelemetry.instrumentation.wecom.stack.ports import free_ports
@@ -31,7 +30,12 @@ URL = "https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=Zm9vYmFyYmF
 # exporter) up to ~8,000 spans/s on the reference machine.
 _PER_WORKER = 1_500
 _PER_PROCESS = 8_000
-CONFIGS = ("passthrough", "bundled")
+# The configurations every run compares, by name; `python -m benchmarks.collector --config`
+# adds others (an older bundled config, a variant) to the same rounds.
+CONFIGS = {
+    "passthrough": HERE / "passthrough.yaml",
+    "bundled": bundle_dir() / "otelcol-config.yaml",
+}
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SPANS_PER_TRACE = 4
 _GENERATED = re.compile(r'traces generated.*"traces": (\d+)')
@@ -39,20 +43,15 @@ _GENERATED = re.compile(r'traces generated.*"traces": (\d+)')
 
 def telemetrygen(cache: Optional[Path] = None) -> Path:
     """The cached telemetrygen binary, ``go install``-ed on first use."""
-    target = (cache or cache_dir()) / "bin" / f"telemetrygen-{TELEMETRYGEN_VERSION}"
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory() as gobin:
-        env = {**go_env(), "GOBIN": gobin}
-        subprocess.run(
-            [find_go(), "install", f"{TELEMETRYGEN}@{TELEMETRYGEN_VERSION}"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(Path(gobin) / "telemetrygen", target)
-    return target
+    cache = cache or cache_dir()
+    name = f"telemetrygen-{TELEMETRYGEN_VERSION}"
+    return go_install(
+        TELEMETRYGEN,
+        TELEMETRYGEN_VERSION,
+        "telemetrygen",
+        cache / "bin" / name,
+        cache / "logs" / f"go-install-{name}.log",
+    )
 
 
 @dataclass
@@ -71,10 +70,17 @@ class Step:
 
 
 class Collector:
-    """One collector under test, its sink, and its self-metrics."""
+    """One collector under test, its sink, and its self-metrics.
 
-    def __init__(self, binary: Path, config: str, workdir: Path) -> None:
+    ``config`` names the configuration in reports; its file is ``path``, by default the file
+    of that name in :data:`CONFIGS`.
+    """
+
+    def __init__(
+        self, binary: Path, config: str, workdir: Path, path: Optional[Path] = None
+    ) -> None:
         self.binary, self.config, self.workdir = binary, config, workdir
+        self.path = path or CONFIGS[config]
         (self.otlp, self.sink, self.metrics, self.health, self.prom, self.http) = free_ports(6)
         self.process: Optional[subprocess.Popen[bytes]] = None
 
@@ -97,16 +103,11 @@ class Collector:
 
     @contextmanager
     def running(self) -> Iterator[Collector]:
-        config = (
-            bundle_dir() / "otelcol-config.yaml"
-            if self.config == "bundled"
-            else HERE / "passthrough.yaml"
-        )
         with ExitStack() as stack:
             sink = self._start([f"--config=file:{HERE / 'sink.yaml'}"], "sink")
             stack.callback(_stop, sink)
             _wait_port(self.sink)
-            self.process = self._start([f"--config=file:{config}"], self.config)
+            self.process = self._start([f"--config=file:{self.path}"], self.config)
             stack.callback(_stop, self.process)  # stopped first: it flushes to the sink
             if not wait_until(self._metrics_ok, 30):
                 raise RuntimeError(f"the {self.config} collector did not start")
@@ -226,13 +227,21 @@ def generated_spans(logs: Path) -> int:
     return traces * SPANS_PER_TRACE
 
 
-def measure_step(collector: Collector, generator: Path, rate: float, seconds: float) -> Step:
-    """Offer ``rate`` spans/s for ``seconds`` and judge the step on everything generated."""
+def measure_step(
+    collector: Collector, generator: Path, rate: float, seconds: float, settle: float = 1.0
+) -> Step:
+    """Offer ``rate`` spans/s for ``seconds`` and judge the step on everything generated.
+
+    The counters are read ``settle`` seconds after the load ends: 1 s lets the last requests in
+    flight land. The bundled config does part of its work later (tail sampling decides, and the
+    kept spans are scrubbed and exported, ``decision_wait`` after a trace arrived): a settle
+    longer than that puts this work in the step's CPU figure too.
+    """
     logs = collector.workdir / f"load-{int(rate)}"
     before = collector.counters()
     for process in load(generator, f"{HOST}:{collector.otlp}", rate, seconds, logs):
         process.wait(timeout=seconds + 60)
-    time.sleep(1.0)  # the last requests in flight
+    time.sleep(settle)
     after = collector.counters()
     delta = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
     offered = generated_spans(logs)

@@ -9,11 +9,10 @@ refusing anything. That the bundled scrub works is proven on the real collector 
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from benchmarks.collector.harness import CONFIGS, Collector, Step, measure_step, telemetrygen
+from opentelemetry.instrumentation.wecom.stack.build import BuildError
 from tests._support import missing
 from tests.collector.binaries import require_binaries
 
@@ -25,7 +24,7 @@ def steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
     binaries = require_binaries()
     try:
         generator = telemetrygen()
-    except (subprocess.CalledProcessError, OSError) as error:
+    except (BuildError, OSError) as error:
         missing(f"telemetrygen could not be built with go install: {error}")
     measured = {}
     for config in CONFIGS:

@@ -76,19 +76,14 @@ def test_the_agent_keeps_no_trace_state_and_routes_traces_by_trace_id() -> None:
 
 
 def test_the_gateway_adds_its_name_after_sampling_only() -> None:
+    """Each exporting trace pipeline of the bundle, unchanged, then the gateway's name."""
     single = load(bundle_dir() / "otelcol-config.yaml")
     gateway = load(GATEWAY_DIR / "gateway.yaml")
-    sampled = gateway["service"]["pipelines"]["traces/sampled"]["processors"]
-    assert sampled == [
-        *single["service"]["pipelines"]["traces/sampled"]["processors"][:1],
-        "transform/gateway_name",
-        *single["service"]["pipelines"]["traces/sampled"]["processors"][1:],
-    ]
-    errors = gateway["service"]["pipelines"]["traces/errors"]["processors"]
-    assert errors == [
-        *single["service"]["pipelines"]["traces/errors"]["processors"],
-        "transform/gateway_name",
-    ]
+    for name in ("traces/sampled", "traces/errors"):
+        assert gateway["service"]["pipelines"][name]["processors"] == [
+            *single["service"]["pipelines"][name]["processors"],
+            "transform/gateway_name",
+        ]
     assert set(gateway["service"]["pipelines"]) == {"traces/sampled", "traces/errors"}, (
         "the rest is the bundle's"
     )

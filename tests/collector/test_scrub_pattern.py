@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
@@ -28,6 +29,58 @@ _CALL = re.compile(
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
     return script("generate_collector_scrub")
+
+
+def _merged(*layers: Path) -> dict[str, Any]:
+    """``--config`` layers as the collector merges them: maps merge, anything else replaces."""
+
+    def merge(base: Any, layer: Any) -> Any:
+        if isinstance(base, dict) and isinstance(layer, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in layer.items()}}
+        return layer
+
+    merged: dict[str, Any] = {}
+    for path in layers:
+        merged = merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")))
+    return merged
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        ("otelcol-config.yaml",),
+        ("otelcol-config.yaml", "gateway/gateway.yaml"),
+        ("gateway/agent.yaml", "gateway/resolver-static.yaml"),
+    ],
+    ids=["single", "gateway", "agent"],
+)
+def test_every_pipeline_that_leaves_the_collector_scrubs(layers: tuple[str, ...]) -> None:
+    """Data leaves through exporters (connectors stay inside): whatever reaches one has passed
+    the scrub, in its own pipeline or in every pipeline that feeds it through a connector.
+
+    The span metrics leave through the metrics pipeline, which scrubs their data point
+    attributes (span name, dimensions) and resource.
+    """
+    config = _merged(*(bundle_dir() / layer for layer in layers))
+    pipelines = config["service"]["pipelines"]
+    connectors = set(config.get("connectors") or {})
+
+    def scrubbed(name: str) -> bool:
+        """True when everything ``name`` passes on has been through the scrub."""
+        pipeline = pipelines[name]
+        if "transform/scrub_secrets" in pipeline["processors"]:
+            return True
+        feeders = [
+            upstream
+            for receiver in pipeline["receivers"]
+            for upstream, other in pipelines.items()
+            if receiver in connectors and receiver in other["exporters"]
+        ]
+        return set(pipeline["receivers"]) <= connectors and all(map(scrubbed, feeders))
+
+    leaving = [name for name, p in pipelines.items() if set(p["exporters"]) - connectors]
+    assert leaving
+    assert [name for name in leaving if not scrubbed(name)] == []
 
 
 def _statements(config: Path) -> list[str]:

@@ -77,7 +77,11 @@ def test_42001_trace_found_by_errcode_with_refresh_and_retry(
 def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
     stack: Stack, make_app: Callable[..., App]
 ) -> None:
-    """A stock HTTP instrumentation would leak the query string; the collector scrubs it."""
+    """A stock HTTP instrumentation would leak the query string; the collector scrubs it.
+
+    One trace is an error (the error fast path to Jaeger), one is healthy and slow (kept by tail
+    sampling, through the sampled path); both also feed the span metrics.
+    """
     app = make_app("canary", **{"deployment.note": f"rotated corpsecret={CANARY}"})
     url = f"https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token={CANARY}&debug=1"
     with app.tracer.start_as_current_span(f"GET /cgi-bin/gettoken?corpsecret={CANARY}") as span:
@@ -85,18 +89,36 @@ def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
         span.set_attribute("http.response.body", f'{{"access_token": "{CANARY}"}}')
         span.add_event(f"retry key={CANARY}", {"url.full": url, "code": f"?code={CANARY}"})
         span.set_status(Status(StatusCode.ERROR, f"failed for {url}"))
+    start = time.time_ns()
+    slow = app.tracer.start_span(
+        f"POST /cgi-bin/message/send?access_token={CANARY}", start_time=start
+    )
+    slow.set_attribute("url.full", url)
+    slow.end(start + 3_500_000_000)  # over the 3 s the latency policy keeps
     requests = app.meter_provider.get_meter("stock-http").create_counter("http.client.requests")
     requests.add(1, {"url.full": url})
     app.flush()
 
-    spans = poll(lambda: stack.jaeger.spans(app.service), bool, timeout=30)
-    assert spans, "the canary trace never reached Jaeger"
+    spans = poll(lambda: stack.jaeger.spans(app.service), lambda found: len(found) == 2, timeout=30)
+    assert len(spans) == 2, "the canary traces never reached Jaeger"
+    assert {s["name"] for s in spans} == {
+        "GET /cgi-bin/gettoken?corpsecret=REDACTED",
+        "POST /cgi-bin/message/send?access_token=REDACTED",
+    }
     series = poll(
         lambda: stack.prometheus.query(f'{{job="{app.service}"}}'),
         lambda found: any(s["metric"]["__name__"] == "http_client_requests_total" for s in found),
         timeout=30,
     )
     assert series, "the canary metric never reached Prometheus"
+    span_metrics = poll(
+        lambda: stack.prometheus.query(
+            f'traces_span_metrics_calls_total{{service_name="{app.service}"}}'
+        ),
+        lambda found: len(found) == 2,
+        timeout=30,
+    )
+    assert len(span_metrics) == 2, "the canary span metrics never reached Prometheus"
 
     jaeger_dump = repr(stack.jaeger.v3_traces(app.service, raw=True))
     operations = repr(stack.jaeger.operations(app.service))

@@ -131,17 +131,34 @@ def _run(cmd: list[str], *, cwd: Optional[Path], env: dict[str, str], log: Path)
         raise BuildError(f"`{' '.join(cmd)}` failed (full log: {log}):\n" + "\n".join(tail))
 
 
-def _install_builder(version: str, cache: Path, log: Path) -> Path:
-    builder = cache / "bin" / f"ocb-{version}"
-    if builder.exists():
-        return builder
-    gobin = cache / "tmp" / f"ocb-{version}"
+def go_install(package: str, version: str, binary: str, target: Path, log: Path) -> Path:
+    """``go install package@version``, its ``binary`` moved to ``target``; cached: a ``target``
+    that exists is returned as it is. A failure raises :class:`BuildError` (log tail included)."""
+    if target.exists():
+        return target
+    gobin = target.parent.parent / "tmp" / target.name
     env = go_env()
     env["GOBIN"] = str(gobin)
-    _run([find_go(), "install", f"{BUILDER_MODULE}@{version}"], cwd=None, env=env, log=log)
-    builder.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(gobin / "builder", builder)
-    return builder
+    _run([find_go(), "install", f"{package}@{version}"], cwd=None, env=env, log=log)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(gobin / binary, target)
+    return target
+
+
+def go_module_dir(module: str, version: str) -> Path:
+    """The source tree of ``module@version``, downloaded through the Go module proxy."""
+    download = subprocess.run(
+        [find_go(), "mod", "download", "-json", f"{module}@{version}"],
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if download.returncode != 0:
+        raise BuildError(
+            f"go mod download {module}@{version} failed:\n{download.stdout}{download.stderr}"
+        )
+    return Path(json.loads(download.stdout)["Dir"])
 
 
 def build_collector(cache: Optional[Path] = None, report: Reporter = _quiet) -> Path:
@@ -156,7 +173,7 @@ def build_collector(cache: Optional[Path] = None, report: Reporter = _quiet) -> 
     log = cache / "logs" / f"build-{COLLECTOR_NAME}-{key}.log"
     started = time.monotonic()
     report(f"building {COLLECTOR_NAME} {key} with OCB {version} (log: {log}) ...")
-    builder = _install_builder(version, cache, log)
+    builder = go_install(BUILDER_MODULE, version, "builder", cache / "bin" / f"ocb-{version}", log)
     work = cache / "build" / f"{COLLECTOR_NAME}-{key}"
     work.mkdir(parents=True, exist_ok=True)
     rendered = work / "builder-config.yaml"
@@ -177,27 +194,13 @@ def build_jaeger(cache: Optional[Path] = None, report: Reporter = _quiet) -> Pat
     log = cache / "logs" / f"build-jaeger-{JAEGER_VERSION}.log"
     started = time.monotonic()
     report(f"building Jaeger {JAEGER_MODULE}@{JAEGER_VERSION} (log: {log}) ...")
-    go = find_go()
-    env = go_env()
-    download = subprocess.run(
-        [go, "mod", "download", "-json", f"{JAEGER_MODULE}@{JAEGER_VERSION}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if download.returncode != 0:
-        raise BuildError(
-            f"go mod download {JAEGER_MODULE}@{JAEGER_VERSION} failed:\n"
-            f"{download.stdout}{download.stderr}"
-        )
-    source = Path(json.loads(download.stdout)["Dir"])
+    source = go_module_dir(JAEGER_MODULE, JAEGER_VERSION)
     partial = target.with_name(target.name + ".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
     _run(
-        [go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial), "./cmd/jaeger"],
+        [find_go(), "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial), "./cmd/jaeger"],
         cwd=source,
-        env=env,
+        env=go_env(),
         log=log,
     )
     os.replace(partial, target)
