@@ -52,6 +52,12 @@ def number(value: float) -> str:
     return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
 
 
+def counted(value: float, noun: str, plural: Optional[str] = None) -> str:
+    """``1 call``, ``1,234 calls``, ``2 processes``: a count and its noun, in agreement."""
+    word = noun if value == 1 else (plural or f"{noun}s")
+    return f"{value:,.0f} {word}"
+
+
 def percent(part: float, whole: float) -> str:
     """``36 %``, ``6.4 %`` under ten: the one way a share is written, in evidence and reports."""
     if not whole or not part:

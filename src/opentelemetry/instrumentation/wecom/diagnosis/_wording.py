@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.wecom.diagnosis._correlate import (
 )
 from opentelemetry.instrumentation.wecom.diagnosis._detect import clock, count
 from opentelemetry.instrumentation.wecom.diagnosis._evidence import TraceFacts
-from opentelemetry.instrumentation.wecom.diagnosis._format import percent
+from opentelemetry.instrumentation.wecom.diagnosis._format import counted, percent
 from opentelemetry.instrumentation.wecom.diagnosis._model import Scalar
 from opentelemetry.instrumentation.wecom.diagnosis._observe import Observations
 from opentelemetry.instrumentation.wecom.diagnosis._series import active_steps, peak_per_minute
@@ -99,7 +99,7 @@ def _deploy_line(found: Deploy) -> str:
     )
     if found.others:
         line += (
-            f"; version {', '.join(found.others)} made {count(found.other_calls)} calls in the "
+            f"; version {', '.join(found.others)} made {counted(found.other_calls, 'call')} in the "
             f"same time range without them"
         )
     return line
@@ -110,7 +110,7 @@ def ip_not_trusted(draft: Draft, obs: Observations, traces: TraceFacts) -> Words
     where = " and ".join(ips) if ips else "the egress IP (the 'from ip' in the errmsg)"
     words = Words(
         summary=(
-            f"WeCom refused {count(draft.failed)} calls on {_apis(draft)} with "
+            f"WeCom refused {counted(draft.failed, 'call')} on {_apis(draft)} with "
             f"{'/'.join(map(str, draft.errcodes))}: the caller's IP {where} is not trusted"
         ),
         remediation=(
@@ -137,7 +137,7 @@ def token_refresh_failing(draft: Draft, obs: Observations, traces: TraceFacts) -
     remedy = explain(token_codes[0]).remediation if token_codes else ""
     return Words(
         summary=(
-            f"Fetching an access_token fails with {what}: {count(draft.failed)} failed calls, "
+            f"Fetching an access_token fails with {what}: {counted(draft.failed, 'failed call')}, "
             f"and every call that needs a new token fails with it"
         ),
         remediation=(
@@ -158,7 +158,7 @@ def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     codes = "/".join(map(str, draft.errcodes))
     share = (
         "keep one token cache per app shared by all processes "
-        f"({processes} process(es) used stale tokens)"
+        f"({counted(processes, 'process', 'processes')} used stale tokens)"
     )
     if renews_its_token(draft, obs):
         summary = (
@@ -173,7 +173,7 @@ def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
             f"retry once; {share}."
         )
         evidence = (
-            f"the token API answered {count(token_renewals(draft, obs))} times without error "
+            f"the token API answered {counted(token_renewals(draft, obs), 'time')} without error "
             f"while these calls failed, at least once per failure: the app renews its token on "
             f"{codes}"
         )
@@ -187,11 +187,11 @@ def token_expired(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
             "WeCom may invalidate a token before expires_in."
         )
         evidence = (
-            f"the token API answered {count(fresh)} times without error in the window "
+            f"the token API answered {counted(fresh, 'time')} without error in the window "
             f"({'a new token was there to use' if fresh else 'no new token was fetched'})"
         )
     return Words(
-        summary=f"{count(draft.failed)} calls on {_apis(draft)} {summary}",
+        summary=f"{counted(draft.failed, 'call')} on {_apis(draft)} {summary}",
         remediation=remediation,
         evidence=[evidence],
         details={"processes": processes, "token_calls_ok": int(fresh)},
@@ -204,7 +204,8 @@ def token_overfetch(draft: Draft, obs: Observations, traces: TraceFacts) -> Word
     made = sum(draft.by_instance.values())
     return Words(
         summary=(
-            f"{processes} process(es) fetched an access_token {count(made)} times in the window, "
+            f"{counted(processes, 'process', 'processes')} fetched an access_token "
+            f"{counted(made, 'time')} in the window, "
             f"far more than tokens that live 7200 s need: no token cache"
         ),
         remediation=(
@@ -244,12 +245,13 @@ def rate_limited(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     parts = []
     if draft.failed:
         parts.append(
-            f"WeCom throttled {count(draft.failed)} calls on {', '.join(refused)} "
+            f"WeCom throttled {counted(draft.failed, 'call')} on {', '.join(refused)} "
             f"({'/'.join(map(str, draft.errcodes)) or 'HTTP 429'})"
         )
     if discarded:
         parts.append(
-            f"{'it ' if parts else 'WeCom '}silently discarded {count(discarded)} deliveries of "
+            f"{'it ' if parts else 'WeCom '}silently discarded "
+            f"{counted(discarded, 'delivery', 'deliveries')} of "
             f"{', '.join(dropping)} messages to members over its per-member limits"
         )
     what = " and ".join(parts) or f"{target} is close to WeCom's rate limit"
@@ -280,9 +282,9 @@ def recipients_unreachable(draft: Draft, obs: Observations, traces: TraceFacts) 
     dropped = sum(int(a.facts.get("recipients_dropped", 0)) for a in draft.anomalies)
     parts = []
     if dropped:
-        parts.append(f"{count(dropped)} recipients dropped from messages that were sent")
+        parts.append(f"{counted(dropped, 'recipient')} dropped from messages that were sent")
     if draft.failed:
-        parts.append(f"{count(draft.failed)} messages refused ({_codes(draft)})")
+        parts.append(f"{counted(draft.failed, 'message')} refused ({_codes(draft)})")
     return Words(
         summary=(
             f"Message recipients on {_apis(draft)} cannot be reached: {' and '.join(parts)}; "
@@ -301,7 +303,7 @@ def recipients_unreachable(draft: Draft, obs: Observations, traces: TraceFacts) 
 def permission_denied(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     return Words(
         summary=(
-            f"The app is not allowed to do what {count(draft.failed)} calls on {_apis(draft)} "
+            f"The app is not allowed to do what {counted(draft.failed, 'call')} on {_apis(draft)} "
             f"asked: {_codes(draft)}"
         ),
         remediation=(
@@ -321,7 +323,9 @@ def invalid_request(draft: Draft, obs: Observations, traces: TraceFacts) -> Word
         if http_status(k.error_type)
     ]
     codes = _codes(draft) or ", ".join(statuses)
-    summary = f"WeCom rejected {count(draft.failed)} requests to {_apis(draft)} as invalid: {codes}"
+    summary = (
+        f"WeCom rejected {counted(draft.failed, 'request')} to {_apis(draft)} as invalid: {codes}"
+    )
     remedy = _kb(draft) or "Fix the request: the path, the HTTP method and the body."
     words = Words(summary=summary, remediation=remedy)
     if found is not None and found.others:
@@ -350,7 +354,7 @@ def wecom_unavailable(draft: Draft, obs: Observations, traces: TraceFacts) -> Wo
     what = ", ".join([*(f"{c}" for c in draft.errcodes), *statuses])
     return Words(
         summary=(
-            f"WeCom answered {count(draft.failed)} calls on {_apis(draft)} with server-side "
+            f"WeCom answered {counted(draft.failed, 'call')} on {_apis(draft)} with server-side "
             f"errors ({what}): WeCom is busy or unavailable"
         ),
         remediation=(
@@ -370,7 +374,7 @@ def network_error(draft: Draft, obs: Observations, traces: TraceFacts) -> Words:
     hosts = ", ".join(sorted(traces.hosts)) or "the app's hosts"
     if draft.failed:
         summary = (
-            f"{count(draft.failed)} calls on {_apis(draft)} never got an answer from WeCom "
+            f"{counted(draft.failed, 'call')} on {_apis(draft)} never got an answer from WeCom "
             f"({', '.join(types)}): a network failure"
         )
     else:
