@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -60,3 +61,14 @@ def body_json(content: bytes) -> dict[str, Any]:
     value = json.loads(content)
     assert isinstance(value, dict)
     return value
+
+
+@pytest.fixture
+def no_cyclic_gc() -> Iterator[None]:
+    """Only reference counting frees objects: what a reference cycle keeps stays."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

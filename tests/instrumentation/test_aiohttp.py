@@ -234,6 +234,22 @@ def test_a_dropped_response_still_ends_its_call(
     assert instrumented.duration_count() == 1
 
 
+def test_a_method_taken_from_a_response_keeps_it_alive_as_without_instrumentation(
+    instrumented: Telemetry, mock: MockWeComServer
+) -> None:
+    """``await (await session.get(url)).read()``: nothing but the bound ``read`` refers to the
+    response while it runs (the instrumentation once held it weakly and failed there)."""
+
+    async def use(session: aiohttp.ClientSession) -> bytes:
+        read = (await session.get(f"{mock.api_base_url}gettoken")).read
+        gc.collect()
+        return await read()
+
+    assert json.loads(run(use))["errcode"] == 41004  # corpsecret missing
+    (span,) = instrumented.wecom_spans()
+    assert attrs(span)["wecom.errcode"] == 41004
+
+
 def test_raise_for_status_exception_is_recorded_and_reraised(
     instrumented: Telemetry, mock: MockWeComServer
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 import requests
 from opentelemetry.trace import StatusCode
@@ -100,6 +102,41 @@ def test_streamed_json_error_read_through_json(
     ) as response:
         assert response.json()["errcode"] == 40007
     assert attrs(instrumented.wecom_spans()[-1])["wecom.errcode"] == 40007
+
+
+def test_a_streamed_response_the_app_drops_is_freed_at_once_and_ends_its_call(
+    instrumented: Telemetry, mock: MockWeComServer, no_cyclic_gc: None
+) -> None:
+    """``requests.get(url, stream=True).json()`` reads the body and never closes: the response
+    (and its socket) goes when the app drops it, as without instrumentation, and the call ends
+    then, with the errcode that was read."""
+    response = requests.get(f"{mock.api_base_url}gettoken", params={"corpid": "x"}, stream=True)
+    freed = weakref.ref(response)
+    assert response.json()["errcode"] == 41004
+    assert instrumented.wecom_spans() == []  # open until closed or dropped
+    del response
+    assert freed() is None
+    (span,) = instrumented.wecom_spans()
+    assert attrs(span)["wecom.errcode"] == 41004
+
+
+def test_a_stream_closed_early_is_freed_at_once(
+    instrumented: Telemetry, mock: MockWeComServer, no_cyclic_gc: None
+) -> None:
+    token = _token(mock)
+    media_id = mock.add_media(bytes(range(256)) * 100)
+    response = requests.get(
+        f"{mock.api_base_url}media/get",
+        params={"access_token": token, "media_id": media_id},
+        stream=True,
+    )
+    freed = weakref.ref(response)
+    for _chunk in response.iter_content(100):
+        break
+    response.close()
+    assert attrs(instrumented.wecom_spans()[-1])["wecom.api"] == "media/get"
+    del response
+    assert freed() is None
 
 
 def test_connection_error_message_with_token_is_scrubbed(telemetry: Telemetry) -> None:

@@ -47,14 +47,38 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if _installed("httpx"):
             from opentelemetry.instrumentation.wecom._transports import _httpx  # noqa: PLC0415
 
-            wrap_function_wrapper("httpx", "Client.send", _httpx.send_wrapper(telemetry))
-            wrap_function_wrapper("httpx", "AsyncClient.send", _httpx.async_send_wrapper(telemetry))
+            httpx_streams = _httpx.Streams()
+            wrap_function_wrapper(
+                "httpx", "Client.send", _httpx.send_wrapper(telemetry, httpx_streams)
+            )
+            wrap_function_wrapper(
+                "httpx", "AsyncClient.send", _httpx.async_send_wrapper(telemetry, httpx_streams)
+            )
+            # A streamed response's decoded chunks feed its call as the app reads them.
+            wrap_function_wrapper(
+                "httpx", "Response.iter_bytes", _httpx.iter_bytes_wrapper(httpx_streams)
+            )
+            wrap_function_wrapper(
+                "httpx", "Response.aiter_bytes", _httpx.aiter_bytes_wrapper(httpx_streams)
+            )
 
         if _installed("requests"):
             from opentelemetry.instrumentation.wecom._transports import _requests  # noqa: PLC0415
 
+            requests_streams = _requests.Streams()
             wrap_function_wrapper(
-                "requests.sessions", "Session.send", _requests.send_wrapper(telemetry)
+                "requests.sessions",
+                "Session.send",
+                _requests.send_wrapper(telemetry, requests_streams),
+            )
+            # A streamed response's body is watched as the app reads it; closing it ends the call.
+            wrap_function_wrapper(
+                "requests.models",
+                "Response.iter_content",
+                _requests.iter_content_wrapper(requests_streams),
+            )
+            wrap_function_wrapper(
+                "requests.models", "Response.close", _requests.close_wrapper(requests_streams)
             )
             # Redirect hops belong to the app's request, whichever host they go to.
             wrap_function_wrapper(
@@ -71,9 +95,22 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if _installed("aiohttp"):
             from opentelemetry.instrumentation.wecom._transports import _aiohttp  # noqa: PLC0415
 
+            aiohttp_responses = _aiohttp.Responses()
             # get/post/request all await _request, which follows redirects inside.
             wrap_function_wrapper(
-                "aiohttp", "ClientSession._request", _aiohttp.request_wrapper(telemetry)
+                "aiohttp",
+                "ClientSession._request",
+                _aiohttp.request_wrapper(telemetry, aiohttp_responses),
+            )
+            # A WeCom response's call ends when the app reads its body, releases or closes it.
+            wrap_function_wrapper(
+                "aiohttp", "ClientResponse.read", _aiohttp.read_wrapper(aiohttp_responses)
+            )
+            wrap_function_wrapper(
+                "aiohttp", "ClientResponse.release", _aiohttp.release_wrapper(aiohttp_responses)
+            )
+            wrap_function_wrapper(
+                "aiohttp", "ClientResponse.close", _aiohttp.release_wrapper(aiohttp_responses)
             )
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -82,11 +119,16 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             unwrap(httpx.Client, "send")
             unwrap(httpx.AsyncClient, "send")
+            unwrap(httpx.Response, "iter_bytes")
+            unwrap(httpx.Response, "aiter_bytes")
 
         if _installed("requests"):
+            import requests.models  # noqa: PLC0415
             import requests.sessions  # noqa: PLC0415
 
             unwrap(requests.sessions.Session, "send")
+            unwrap(requests.models.Response, "iter_content")
+            unwrap(requests.models.Response, "close")
             unwrap(requests.sessions.Session, "resolve_redirects")
             if _installed("opentelemetry.instrumentation.requests"):
                 unwrap(requests.sessions.Session, "request")
@@ -95,5 +137,8 @@ class WeComInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             import aiohttp  # noqa: PLC0415
 
             unwrap(aiohttp.ClientSession, "_request")
+            unwrap(aiohttp.ClientResponse, "read")
+            unwrap(aiohttp.ClientResponse, "release")
+            unwrap(aiohttp.ClientResponse, "close")
 
         _telemetry.activate(None)

@@ -10,9 +10,10 @@ for WeCom calls, unless ``keep_http_spans`` is set: its ``on_request_start`` hon
 ``suppress_http_instrumentation`` from 0.60b0 on; before that it honoured only the general
 ``suppress_instrumentation``, which then covers the WeCom ``_request`` too.
 
-The response's ``read``, ``release`` and ``close`` are observed through instance attributes
-that shadow the class's methods for this one response; they hold the response weakly, so
-the response is freed (and an abandoned call ended) as soon as the app drops it.
+``ClientResponse.read``, ``release`` and ``close`` are wrapped on the class; the state of a WeCom
+response lives beside it (``Responses``), never on it, so a response the app drops is freed,
+and its abandoned call ended, as soon as it would be without instrumentation, and a method
+called on a response nothing else refers to (``await (await session.get(url)).read()``) works.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom._transports._common import (
+    Watches,
     Wrapper,
     begin_call,
     finish_read,
@@ -45,8 +47,11 @@ _STOCK_DISTRIBUTION = "opentelemetry-instrumentation-aiohttp-client"
 _HONOURS_HTTP_SUPPRESSION = (0, 60)  # 0.60b0
 
 
-def request_wrapper(telemetry: Telemetry) -> Wrapper:
-    """The wrapper of ``aiohttp.ClientSession._request``, recording into ``telemetry``."""
+def request_wrapper(telemetry: Telemetry, responses: Responses) -> Wrapper:
+    """The wrapper of ``aiohttp.ClientSession._request``, recording into ``telemetry``.
+
+    The call of a WeCom response ends through ``read_wrapper`` and ``release_wrapper``.
+    """
     quiet_everything = not telemetry.settings.keep_http_spans and _stock_ignores_http_suppression()
 
     async def wrap_request(
@@ -63,10 +68,62 @@ def request_wrapper(telemetry: Telemetry) -> Wrapper:
                 response = await call.run_async(wrapped, *args, **kwargs)
         else:
             response = await call.run_async(wrapped, *args, **kwargs)
-        _observe(call, response)
+        _observe(responses, call, response)
         return response
 
     return wrap_request
+
+
+def read_wrapper(responses: Responses) -> Wrapper:
+    """The wrapper of ``ClientResponse.read`` (``text()`` and ``json()`` read through it).
+
+    The call ends with the body and its errcode, or with the exception the app gets.
+    """
+
+    async def wrap_read(
+        wrapped: Callable[..., Awaitable[bytes]],
+        instance: aiohttp.ClientResponse,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> bytes:
+        observed = responses.get(instance)
+        if observed is None:
+            return await wrapped(*args, **kwargs)
+        observed.reading = True
+        try:
+            body = await wrapped(*args, **kwargs)
+        except BaseException as exception:
+            observed.call.finish_exception(exception)
+            raise
+        finally:
+            observed.reading = False
+        _finish_read(observed, body)
+        return body
+
+    return wrap_read
+
+
+def release_wrapper(responses: Responses) -> Wrapper:
+    """The wrapper of ``ClientResponse.release`` and ``close``: the call ends, if it has not.
+
+    ``read`` failing makes aiohttp close the response inside it: the call then ends with
+    the exception, not with the close.
+    """
+
+    def wrap_release(
+        wrapped: Callable[..., Any],
+        instance: aiohttp.ClientResponse,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            observed = responses.get(instance)
+            if observed is not None and not observed.reading:
+                observed.call.finish_response(observed.info)
+
+    return wrap_release
 
 
 def _stock_ignores_http_suppression() -> bool:
@@ -156,74 +213,31 @@ def _request_body(session: aiohttp.ClientSession, kwargs: dict[str, Any]) -> Opt
     return None  # a form, a file or a stream: never read it on the app's behalf
 
 
+class _Observed:
+    """A WeCom response's call and head, and whether ``read`` is running."""
+
+    __slots__ = ("call", "info", "reading")
+
+    def __init__(self, call: WeComCall, info: ResponseInfo) -> None:
+        self.call = call
+        self.info = info
+        self.reading = False
+
+
+Responses = Watches[aiohttp.ClientResponse, _Observed]
+"""The WeCom responses the wrappers above observe."""
+
+
 @contained
-def _observe(call: WeComCall, response: aiohttp.ClientResponse) -> None:
+def _observe(responses: Responses, call: WeComCall, response: aiohttp.ClientResponse) -> None:
     headers = response.headers
     info = streamed_response_info(
         response.status, headers.get("Content-Type"), headers.get("Content-Length")
     )
-    _ObservedResponse(call, info, response).install()
+    responses.add(response, _Observed(call, info))
+    weakref.finalize(response, call.abandon)
 
 
-class _ObservedResponse:
-    """The shadows of one response's ``read``, ``release`` and ``close``.
-
-    ``read`` failing makes aiohttp call ``close`` inside it: the call then ends with the
-    exception, not with the close.
-    """
-
-    __slots__ = ("_call", "_info", "_reading", "_response")
-
-    def __init__(self, call: WeComCall, info: ResponseInfo, response: aiohttp.ClientResponse):
-        self._call = call
-        self._info = info
-        self._response = weakref.ref(response)
-        self._reading = False
-
-    def install(self) -> None:
-        response = self._response()
-        if response is None:
-            return
-        response.read = self.read  # type: ignore[method-assign]
-        response.release = self.release  # type: ignore[method-assign]
-        response.close = self.close  # type: ignore[method-assign]
-        weakref.finalize(response, self._call.abandon)
-
-    async def read(self) -> bytes:
-        response = self._response()
-        assert response is not None  # the app is calling a method of it
-        self._reading = True
-        try:
-            body = await type(response).read(response)
-        except BaseException as exception:
-            self._call.finish_exception(exception)
-            raise
-        finally:
-            self._reading = False
-        self._finish_read(body)
-        return body
-
-    def release(self) -> Any:
-        response = self._response()
-        assert response is not None
-        try:
-            return type(response).release(response)
-        finally:
-            self._end()
-
-    def close(self) -> None:
-        response = self._response()
-        assert response is not None
-        try:
-            type(response).close(response)
-        finally:
-            self._end()
-
-    @contained
-    def _finish_read(self, body: bytes) -> None:
-        finish_read(self._call, self._info._replace(content_length=len(body), body=body))
-
-    @contained
-    def _end(self) -> None:
-        if not self._reading:
-            self._call.finish_response(self._info)
+@contained
+def _finish_read(observed: _Observed, body: bytes) -> None:
+    finish_read(observed.call, observed.info._replace(content_length=len(body), body=body))

@@ -8,7 +8,7 @@ watch a streamed body; :func:`send_wrapper` and :func:`observe` do the rest.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
@@ -30,8 +30,9 @@ Begin = Callable[[Telemetry, tuple[Any, ...], dict[str, Any]], Optional[WeComCal
 """An adapter's start of a call: ``None`` when the request is not to be recorded."""
 Observe = Callable[..., object]
 """An adapter's end of a call: ``observe(call, response, streamed=...)``, contained."""
-WatchStream = Callable[[WeComCall, Any, ResponseInfo, BodyWindows], None]
-"""Make a streamed response feed ``windows`` and end the call when the app closes it."""
+WatchStream = Callable[[WeComCall, Any, ResponseInfo, BodyWindows], Callable[[], None]]
+"""Make a streamed response feed ``windows`` and end the call when the app closes it; returns
+what ends the call if the app drops the response without closing it."""
 
 
 def send_wrapper(telemetry: Telemetry, begin: Begin, observe: Observe) -> Wrapper:
@@ -48,6 +49,47 @@ def send_wrapper(telemetry: Telemetry, begin: Begin, observe: Observe) -> Wrappe
         return response
 
     return wrap_send
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Watches(Generic[K, V]):
+    """What each streamed response an adapter watches needs, kept beside it, never on it.
+
+    The adapters wrap the response classes' reading and closing methods once, and those
+    wrappers find the state of a WeCom response here. Nothing here refers to a response, so a
+    response the app drops is freed as it would be without instrumentation (its connection
+    and socket with it), not at the next cyclic garbage collection; state an app never reads
+    or closes goes with the response.
+    """
+
+    __slots__ = ("_by_response",)
+
+    def __init__(self) -> None:
+        self._by_response: weakref.WeakKeyDictionary[K, V] = weakref.WeakKeyDictionary()
+
+    @contained
+    def add(self, response: K, state: V) -> None:
+        self._by_response[response] = state
+
+    def get(self, response: K) -> Optional[V]:
+        """The state of ``response``; None when it is not watched (or cannot be: unhashable).
+
+        Runs for every response the app reads, WeCom's or not: nothing watched is the
+        common case and costs one length test.
+        """
+        if not self._by_response:
+            return None
+        try:
+            return self._by_response.get(response)
+        except TypeError:  # a response class that is not hashable is never watched
+            return None
+
+    @contained
+    def pop(self, response: K) -> Optional[V]:
+        return self._by_response.pop(response, None)
 
 
 def may_record() -> bool:
@@ -74,8 +116,8 @@ def observe(call: WeComCall, response: Any, *, read: bool, watch_stream: WatchSt
         finish_read(call, read_response_info(response.status_code, content_type, response.content))
         return
     info = streamed_response_info(response.status_code, content_type, headers.get("content-length"))
-    watch_stream(call, response, info, BodyWindows(content_type))
-    weakref.finalize(response, call.abandon)
+    dropped = watch_stream(call, response, info, BodyWindows(content_type))
+    weakref.finalize(response, dropped)
 
 
 def read_response_info(

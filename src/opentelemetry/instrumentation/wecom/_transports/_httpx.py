@@ -2,7 +2,10 @@
 
 ``send`` reads the body itself unless ``stream=True``; for streamed responses
 the span stays open until the app closes the response, and the errcode comes
-from the bytes the app iterated.
+from the bytes the app iterated. A streamed response's ``stream`` is replaced by one that
+watches it; ``Response.iter_bytes`` and ``aiter_bytes`` (through which ``read``, ``iter_text``
+and ``iter_lines`` decode) are wrapped on the class and find a WeCom response's watch in
+``Streams``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import httpx
 
@@ -18,6 +21,7 @@ from opentelemetry.instrumentation.wecom._call import ResponseInfo, WeComCall
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom._transports._common import (
+    Watches,
     Wrapper,
     begin_call,
     end_stream,
@@ -32,12 +36,23 @@ from opentelemetry.instrumentation.wecom._transports._streams import BodyWindows
 from opentelemetry.instrumentation.wecom._url import RequestTarget, default_port
 
 
-def send_wrapper(telemetry: Telemetry) -> Wrapper:
+class _Stream(NamedTuple):
+    """A streamed WeCom response's call and the watch of its body."""
+
+    call: WeComCall
+    watch: StreamWatch
+
+
+Streams = Watches[httpx.Response, _Stream]
+"""The streamed WeCom responses the app has not closed yet, shared by the wrappers below."""
+
+
+def send_wrapper(telemetry: Telemetry, streams: Streams) -> Wrapper:
     """The wrapper of ``httpx.Client.send``, recording into ``telemetry``."""
-    return common_send_wrapper(telemetry, _begin, _observe)
+    return common_send_wrapper(telemetry, _begin, partial(_observe, streams))
 
 
-def async_send_wrapper(telemetry: Telemetry) -> Wrapper:
+def async_send_wrapper(telemetry: Telemetry, streams: Streams) -> Wrapper:
     """The wrapper of ``httpx.AsyncClient.send``, recording into ``telemetry``."""
 
     async def wrap_async_send(
@@ -50,10 +65,50 @@ def async_send_wrapper(telemetry: Telemetry) -> Wrapper:
         if call is None:
             return await wrapped(*args, **kwargs)
         response = await call.run_async(wrapped, *args, **kwargs)
-        _observe(call, response, streamed=bool(kwargs.get("stream", False)))
+        _observe(streams, call, response, streamed=bool(kwargs.get("stream", False)))
         return response
 
     return wrap_async_send
+
+
+def iter_bytes_wrapper(streams: Streams) -> Wrapper:
+    """The wrapper of ``httpx.Response.iter_bytes`` (which ``read``, ``iter_text`` and
+    ``iter_lines`` use): a watched response's decoded chunks feed its call.
+
+    Decoding (gzip, deflate, br) happens here, not in the stream: a ``DecodingError``
+    passes only through this method, and the errcode of an encoded body is only
+    readable in what it yields.
+    """
+
+    def wrap_iter_bytes(
+        wrapped: Callable[..., Iterator[bytes]],
+        instance: httpx.Response,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Iterator[bytes]:
+        chunks = wrapped(*args, **kwargs)  # a generator: nothing runs before the first next()
+        stream = streams.get(instance)
+        return chunks if stream is None else _observed_chunks(chunks, stream.call, stream.watch)
+
+    return wrap_iter_bytes
+
+
+def aiter_bytes_wrapper(streams: Streams) -> Wrapper:
+    """The async twin of :func:`iter_bytes_wrapper`, for ``httpx.Response.aiter_bytes``."""
+
+    def wrap_aiter_bytes(
+        wrapped: Callable[..., AsyncIterator[bytes]],
+        instance: httpx.Response,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> AsyncIterator[bytes]:
+        chunks = wrapped(*args, **kwargs)
+        stream = streams.get(instance)
+        if stream is None:
+            return chunks
+        return _observed_async_chunks(chunks, stream.call, stream.watch)
+
+    return wrap_aiter_bytes
 
 
 def read_response(result: object) -> Optional[ResponseInfo]:
@@ -91,11 +146,13 @@ def _request_body(request: httpx.Request) -> Optional[bytes]:
 
 
 @contained
-def _observe(call: WeComCall, response: httpx.Response, *, streamed: bool) -> None:
+def _observe(
+    streams: Streams, call: WeComCall, response: httpx.Response, *, streamed: bool
+) -> None:
     # A streamed response that is already closed came whole from its transport
     # (``httpx.MockTransport``, a caching transport): its body is in memory now.
     read = not streamed or _read_whole(response)
-    observe(call, response, read=read, watch_stream=_watch_stream)
+    observe(call, response, read=read, watch_stream=partial(_watch_stream, streams))
 
 
 def _read_whole(response: httpx.Response) -> bool:
@@ -109,36 +166,36 @@ def _read_whole(response: httpx.Response) -> bool:
 
 
 def _watch_stream(
-    call: WeComCall, response: httpx.Response, info: ResponseInfo, windows: BodyWindows
-) -> None:
+    streams: Streams,
+    call: WeComCall,
+    response: httpx.Response,
+    info: ResponseInfo,
+    windows: BodyWindows,
+) -> Callable[[], None]:
     watch = StreamWatch(windows)
-    ended = partial(_end, call, info, watch, weakref.ref(response))
+    streams.add(response, _Stream(call, watch))
+    ended = partial(_end, streams, call, info, watch, weakref.ref(response))
     stream = response.stream
     if isinstance(stream, httpx.AsyncByteStream):
         response.stream = _ObservedAsyncStream(stream, call, watch, ended)
-        response.aiter_bytes = _observed_aiter_bytes(response.aiter_bytes, call, watch)  # type: ignore[method-assign]
     else:
         response.stream = _ObservedSyncStream(stream, call, watch, ended)
-        response.iter_bytes = _observed_iter_bytes(response.iter_bytes, call, watch)  # type: ignore[method-assign]
+    return call.abandon
 
 
 @contained
 def _end(
+    streams: Streams,
     call: WeComCall,
     info: ResponseInfo,
     watch: StreamWatch,
     response: weakref.ReferenceType[httpx.Response],
 ) -> None:
-    """The app closed the response: end the call, and drop the per-response method overrides.
-
-    (``Response.__getstate__`` keeps instance attributes: a closed response must
-    pickle as it does without instrumentation.)
-    """
+    """The app closed the response: end the call; its chunks are no longer watched."""
     end_stream(call, info, watch)
     closed = response()
     if closed is not None:
-        closed.__dict__.pop("iter_bytes", None)
-        closed.__dict__.pop("aiter_bytes", None)
+        streams.pop(closed)
 
 
 def _failed(call: WeComCall, exception: BaseException) -> None:
@@ -152,57 +209,44 @@ def _failed(call: WeComCall, exception: BaseException) -> None:
         call.finish_exception(exception)
 
 
-def _observed_iter_bytes(
-    iter_bytes: Callable[..., Iterator[bytes]], call: WeComCall, watch: StreamWatch
-) -> Callable[..., Iterator[bytes]]:
-    """``Response.iter_bytes`` (which ``read``, ``iter_text`` and ``iter_lines`` use), watched.
-
-    Decoding (gzip, deflate, br) happens here, not in the stream: a ``DecodingError``
-    passes only through this method, and the errcode of an encoded body is only
-    readable in what it yields.
-    """
-
-    def observed(chunk_size: Optional[int] = None) -> Iterator[bytes]:
-        watch.reader_resumed()
-        try:
-            for chunk in iter_bytes(chunk_size):
-                watch.decoded.feed(chunk)
-                watch.reader_suspended()
-                try:
-                    yield chunk
-                finally:
-                    watch.reader_resumed()
-        except BaseException as exception:
-            _failed(call, exception)
-            raise
-        finally:
+def _observed_chunks(
+    chunks: Iterator[bytes], call: WeComCall, watch: StreamWatch
+) -> Iterator[bytes]:
+    """The decoded ``chunks`` of a watched response, fed to ``watch``."""
+    watch.reader_resumed()
+    try:
+        for chunk in chunks:
+            watch.decoded.feed(chunk)
             watch.reader_suspended()
+            try:
+                yield chunk
+            finally:
+                watch.reader_resumed()
+    except BaseException as exception:
+        _failed(call, exception)
+        raise
+    finally:
+        watch.reader_suspended()
 
-    return observed
 
-
-def _observed_aiter_bytes(
-    aiter_bytes: Callable[..., AsyncIterator[bytes]], call: WeComCall, watch: StreamWatch
-) -> Callable[..., AsyncIterator[bytes]]:
-    """The async twin of :func:`_observed_iter_bytes`."""
-
-    async def observed(chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
-        watch.reader_resumed()
-        try:
-            async for chunk in aiter_bytes(chunk_size):
-                watch.decoded.feed(chunk)
-                watch.reader_suspended()
-                try:
-                    yield chunk
-                finally:
-                    watch.reader_resumed()
-        except BaseException as exception:
-            _failed(call, exception)
-            raise
-        finally:
+async def _observed_async_chunks(
+    chunks: AsyncIterator[bytes], call: WeComCall, watch: StreamWatch
+) -> AsyncIterator[bytes]:
+    """The async twin of :func:`_observed_chunks`."""
+    watch.reader_resumed()
+    try:
+        async for chunk in chunks:
+            watch.decoded.feed(chunk)
             watch.reader_suspended()
-
-    return observed
+            try:
+                yield chunk
+            finally:
+                watch.reader_resumed()
+    except BaseException as exception:
+        _failed(call, exception)
+        raise
+    finally:
+        watch.reader_suspended()
 
 
 class _ObservedSyncStream(httpx.SyncByteStream):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
-from typing import Any, Callable, Final, Optional, Union
+from typing import Any, Callable, Final, NamedTuple, Optional, Union
 
 import requests
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.wecom._call import (
 from opentelemetry.instrumentation.wecom._containment import contained
 from opentelemetry.instrumentation.wecom._telemetry import Telemetry
 from opentelemetry.instrumentation.wecom._transports._common import (
+    Watches,
     Wrapper,
     begin_call,
     end_stream,
@@ -60,9 +61,13 @@ def request_wrapper(telemetry: Telemetry) -> Wrapper:
     return wrap_request
 
 
-def send_wrapper(telemetry: Telemetry) -> Wrapper:
-    """The wrapper of ``requests.Session.send``, recording into ``telemetry``."""
-    return common_send_wrapper(telemetry, _begin, _observe)
+def send_wrapper(telemetry: Telemetry, streams: Streams) -> Wrapper:
+    """The wrapper of ``requests.Session.send``, recording into ``telemetry``.
+
+    A streamed response's call ends when the app closes it (``close_wrapper``); its body is
+    watched through ``iter_content_wrapper``.
+    """
+    return common_send_wrapper(telemetry, _begin, partial(_observe, streams))
 
 
 def redirects_wrapper(telemetry: Telemetry) -> Wrapper:
@@ -185,41 +190,78 @@ def _request_body(request: requests.PreparedRequest) -> Optional[bytes]:
     return None  # a generator or file upload: never read it on the app's behalf
 
 
+class _Stream(NamedTuple):
+    """A streamed WeCom response's call, head and the windows its body feeds."""
+
+    call: WeComCall
+    info: ResponseInfo
+    windows: BodyWindows
+
+
+Streams = Watches[requests.Response, _Stream]
+"""The streamed WeCom responses the app has not closed yet, shared by the wrappers below."""
+
+
 @contained
-def _observe(call: WeComCall, response: requests.Response, *, streamed: bool) -> None:
+def _observe(
+    streams: Streams, call: WeComCall, response: requests.Response, *, streamed: bool
+) -> None:
     read = not streamed and getattr(response, "_content_consumed", False)
-    observe(call, response, read=read, watch_stream=_watch_stream)
+    observe(call, response, read=read, watch_stream=partial(_watch_stream, streams))
 
 
 def _watch_stream(
-    call: WeComCall, response: requests.Response, info: ResponseInfo, windows: BodyWindows
-) -> None:
-    """Watch what the app reads through ``iter_content`` and end the call on ``close()``.
+    streams: Streams,
+    call: WeComCall,
+    response: requests.Response,
+    info: ResponseInfo,
+    windows: BodyWindows,
+) -> Callable[[], None]:
+    streams.add(response, _Stream(call, info, windows))
+    # Dropping a response is closing it: the call ends with what the app read of the body
+    # (``requests.get(url, stream=True).json()`` reads it all and never closes).
+    return partial(end_stream, call, info, windows)
 
-    ``content``, ``text``, ``json()`` and ``iter_lines()`` all read through
-    ``iter_content``; the instance attributes set here shadow the class methods
-    for this one response only (``Response.__getstate__`` pickles only its
-    ``__attrs__``, so they never travel).
+
+def iter_content_wrapper(streams: Streams) -> Wrapper:
+    """The wrapper of ``requests.Response.iter_content``: a watched response's chunks feed its call.
+
+    ``content``, ``text``, ``json()`` and ``iter_lines()`` all read through ``iter_content``.
     """
-    iter_content = response.iter_content
-    close = response.close
 
-    def observed_iter_content(
-        chunk_size: Optional[int] = 1, decode_unicode: bool = False
+    def wrap_iter_content(
+        wrapped: Callable[..., Iterator[Union[bytes, str]]],
+        instance: requests.Response,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Iterator[Union[bytes, str]]:
-        # Called, not iterated: what iter_content() raises when called (a consumed
-        # body, a bad chunk_size) is raised here and now, as without instrumentation,
-        # and is the app's misuse, not the call's failure.
-        return _watched(iter_content(chunk_size, decode_unicode), call, windows)
+        # Called, not iterated: what iter_content() raises when called (a consumed body, a
+        # bad chunk_size) is raised here and now, as without instrumentation, and is the
+        # app's misuse, not the call's failure.
+        chunks = wrapped(*args, **kwargs)
+        stream = streams.get(instance)
+        return chunks if stream is None else _watched(chunks, stream.call, stream.windows)
 
-    def observed_close() -> None:
+    return wrap_iter_content
+
+
+def close_wrapper(streams: Streams) -> Wrapper:
+    """The wrapper of ``requests.Response.close``: closing a watched response ends its call."""
+
+    def wrap_close(
+        wrapped: Callable[..., None],
+        instance: requests.Response,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
         try:
-            close()
+            wrapped(*args, **kwargs)
         finally:
-            end_stream(call, info, windows)
+            stream = streams.pop(instance)
+            if stream is not None:
+                end_stream(stream.call, stream.info, stream.windows)
 
-    response.iter_content = observed_iter_content  # type: ignore[method-assign]
-    response.close = observed_close  # type: ignore[method-assign]
+    return wrap_close
 
 
 def _watched(
