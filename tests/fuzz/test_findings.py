@@ -30,7 +30,7 @@ from ._modes import (
     RequestsStreamContent,
     Seen,
 )
-from ._responses import BOM, Case, Redirect
+from ._responses import BOM, URL_TOKEN, Case, Redirect
 from ._rig import Exported, Rig, check
 
 USER_GET = b'{"errcode": 0, "errmsg": "ok", "userid": "zhangsan", "name": "' + b"x" * 5000 + b'"}'
@@ -204,3 +204,21 @@ def test_a_redirected_call_is_recorded_by_the_url_the_app_asked_for(
     expected = 0 if route == "other->wecom" else 1
     assert len(got.spans) == expected
     assert sum(p.count for p in got.duration_points()) == expected
+
+
+# 6. Found by the first long run (docs/fuzzing.md, "Last long run").
+
+
+@pytest.mark.parametrize("mode", [HttpxRead(), RequestsRead()], ids=lambda m: m.name)
+@pytest.mark.parametrize("tail", ["", "\ud800invalid "])
+def test_a_token_named_in_the_errmsg_of_a_call_that_did_not_send_it_is_redacted(
+    rig: Rig, mode: Mode, tail: str
+) -> None:
+    """A gettoken call sends no access_token, so the token is no known value of the call."""
+    errmsg = f"invalid credential, access_token is invalid or not latest: {URL_TOKEN}{tail}"
+    body = json.dumps({"errcode": 40014, "errmsg": errmsg}).encode()
+    case = _case(path="/cgi-bin/gettoken", body=body, decoded=body, expected_errcode=40014)
+    _, got = _run(rig, case, mode)  # fails on any secret in any span, metric or log
+    errmsg_seen = _only_span_attributes(got)["wecom.errmsg"]
+    assert errmsg_seen.startswith("invalid credential, access_token is invalid or not latest: ")
+    assert errmsg_seen.endswith("REDACTED" + tail.replace("\ud800", "\ufffd"))

@@ -87,8 +87,35 @@ def test_scrub_removes_known_values_wherever_they_appear() -> None:
     )
 
 
-def test_scrub_leaves_ordinary_text_alone() -> None:
-    text = "access_token expired, hint: [1773643642077182456917975], errcode: 42001"
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "invalid credential, access_token is invalid or not latest: AbC123_-xyz7890QQ",
+            "invalid credential, access_token is invalid or not latest: REDACTED",
+        ),
+        (
+            "the suite_ticket you sent = AbC123_-xyz7890QQ\ud800 was revoked",
+            "the suite_ticket you sent = REDACTED\ud800 was revoked",
+        ),
+    ],
+)
+def test_scrub_removes_a_credential_named_earlier_in_the_same_clause(
+    text: str, expected: str
+) -> None:
+    """The fuzz's long run found a token after `access_token is ... latest:` (docs/fuzzing.md)."""
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "access_token expired, hint: [1773643642077182456917975], errcode: 42001",
+        "invalid code from ip: 116.228.111.222, more info at https://open.work.weixin.qq.com",
+        "wrong token kind: access_token vs suite_access_token vs provider_access_token",
+    ],
+)
+def test_scrub_leaves_ordinary_text_alone(text: str) -> None:
     assert scrub(text) == text
 
 

@@ -91,13 +91,22 @@ def is_secret_param(name: str, extra_params: frozenset[str] = frozenset()) -> bo
     return name.lower() in _SECRET_NAMES or name in extra_params
 
 
+_TOKEN_VALUE: Final = r"[A-Za-z0-9_\-+/=~]{16,}"
+
+
 @functools.lru_cache(maxsize=8)
-def _secret_pattern(names: frozenset[str]) -> re.Pattern[str]:
+def _secret_patterns(names: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
     alternatives = "|".join(sorted((re.escape(name) for name in names), key=len, reverse=True))
+    name = rf"(?i)(?<![A-Za-z0-9_])({alternatives})"
     # `name=value` in URLs and form bodies, `"name": "value"` in JSON, `name: value` in logs.
-    return re.compile(
-        rf"""(?i)(?<![A-Za-z0-9_])({alternatives})(["']?\s*[=:]\s*["']?)([^&\s"',;#)}}\]]+)"""
+    assigned = re.compile(rf"""{name}(["']?\s*[=:]\s*["']?)([^&\s"',;#)}}\]]+)""")
+    # `access_token is invalid or not latest: value`: the name, words of the same clause
+    # (no punctuation between), a colon, then a value shaped like a credential (16 or
+    # more token characters, so that words, IP addresses and hints are left alone).
+    phrased = re.compile(
+        rf"""{name}(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({_TOKEN_VALUE})"""
     )
+    return assigned, phrased
 
 
 def scrub(
@@ -113,5 +122,10 @@ def scrub(
     for value in known_values:
         if len(value) >= 4:
             text = text.replace(value, REDACTED)
-    pattern = _secret_pattern(_SECRET_NAMES | extra_params)
-    return pattern.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
+    for pattern in _secret_patterns(_SECRET_NAMES | extra_params):
+        text = pattern.sub(_keep_name, text)
+    return text
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
