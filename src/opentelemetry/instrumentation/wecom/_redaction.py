@@ -95,18 +95,16 @@ _TOKEN_VALUE: Final = r"[A-Za-z0-9_\-+/=~]{16,}"
 
 
 @functools.lru_cache(maxsize=8)
-def _secret_patterns(names: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _secret_pattern(names: frozenset[str]) -> re.Pattern[str]:
     alternatives = "|".join(sorted((re.escape(name) for name in names), key=len, reverse=True))
-    name = rf"(?i)(?<![A-Za-z0-9_])({alternatives})"
-    # `name=value` in URLs and form bodies, `"name": "value"` in JSON, `name: value` in logs.
-    assigned = re.compile(rf"""{name}(["']?\s*[=:]\s*["']?)([^&\s"',;#)}}\]]+)""")
-    # `access_token is invalid or not latest: value`: the name, words of the same clause
-    # (no punctuation between), a colon, then a value shaped like a credential (16 or
-    # more token characters, so that words, IP addresses and hints are left alone).
-    phrased = re.compile(
-        rf"""{name}(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({_TOKEN_VALUE})"""
-    )
-    return assigned, phrased
+    # `name=value` in URLs and form bodies, `"name": "value"` in JSON, `name: value` in logs;
+    assigned = r"""(["']?\s*[=:]\s*["']?)([^&\s"',;#)}\]]+)"""
+    # or `access_token is invalid or not latest: value`: words of the same clause (no
+    # punctuation between), a colon, then a value shaped like a credential (16 or more
+    # token characters, so that words, IP addresses and hints are left alone).
+    phrased = rf"""(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({_TOKEN_VALUE})"""
+    # One alternation, so that the text is scanned for the names once.
+    return re.compile(rf"(?i)(?<![A-Za-z0-9_])({alternatives})(?:{assigned}|{phrased})")
 
 
 def scrub(
@@ -122,10 +120,10 @@ def scrub(
     for value in known_values:
         if len(value) >= 4:
             text = text.replace(value, REDACTED)
-    for pattern in _secret_patterns(_SECRET_NAMES | extra_params):
-        text = pattern.sub(_keep_name, text)
-    return text
+    return _secret_pattern(_SECRET_NAMES | extra_params).sub(_keep_name, text)
 
 
 def _keep_name(match: re.Match[str]) -> str:
-    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+    """The name and what joins it to its value, then ``REDACTED`` for the value."""
+    joint = match.group(2) if match.group(2) is not None else match.group(4)
+    return f"{match.group(1)}{joint}{REDACTED}"
