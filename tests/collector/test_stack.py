@@ -16,6 +16,7 @@ from opentelemetry.instrumentation.wecom.stack.build import Binaries, BuildError
 from opentelemetry.instrumentation.wecom.stack.ports import (
     PortInUseError,
     StackPorts,
+    free_ports,
     parse_overrides,
     require_free,
 )
@@ -70,6 +71,16 @@ def test_free_ports_are_distinct_bindable_and_below_the_outgoing_connection_rang
     for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+
+def test_free_ports_never_hands_out_a_port_twice_in_one_process() -> None:
+    """Side-by-side stacks choose ports before binding them: no two may be given the same one.
+
+    2,400 ports drawn from the ~22,000 below the outgoing range would repeat about 120 times
+    if each draw were independent (stacks started side by side in CI once collided on one).
+    """
+    drawn = [port for _ in range(200) for port in free_ports(12)]
+    assert len(set(drawn)) == len(drawn)
 
 
 def test_environment_moves_every_listener(tmp_path: Path) -> None:

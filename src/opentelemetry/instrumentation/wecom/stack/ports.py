@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import socket
+import threading
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 
@@ -14,6 +15,36 @@ HOST = "127.0.0.1"
 # connection made between choosing a port and binding it cannot take the port.
 _LOWEST_PORT = 10_000
 _EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+
+
+class _HandedOut:
+    """Ports :func:`free_ports` returned in this process, never returned twice.
+
+    Stacks started side by side (the fault tests run five at once) each choose their ports,
+    then start their servers one after another; without this, one stack could be given a port
+    another was given and has not bound yet. At most half the range is remembered, then the
+    record starts again (those stacks have long bound their ports or stopped).
+    """
+
+    def __init__(self) -> None:
+        self._ports: set[int] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, port: int, range_size: int) -> bool:
+        with self._lock:
+            if port in self._ports:
+                return False
+            if len(self._ports) >= range_size // 2:
+                self._ports.clear()
+            self._ports.add(port)
+            return True
+
+    def release(self, port: int) -> None:
+        with self._lock:
+            self._ports.discard(port)
+
+
+_HANDED_OUT = _HandedOut()
 
 
 class PortInUseError(RuntimeError):
@@ -69,17 +100,23 @@ def free_ports(count: int, host: str = HOST) -> list[int]:
 
     They are chosen at random below the kernel's range for outgoing connections (port 0 would
     give one inside it): a port handed out by port 0 is released until the server binds it, and
-    any client connection on the machine may take it meanwhile. All are held while choosing.
+    any client connection on the machine may take it meanwhile. All are held while choosing, and
+    none is one this process was given before (see :class:`_HandedOut`).
     """
     highest = _ephemeral_start() - 1
+    range_size = highest - _LOWEST_PORT + 1
     held: list[socket.socket] = []
     try:
         while len(held) < count:
+            port = random.randint(_LOWEST_PORT, highest)
+            if not _HANDED_OUT.claim(port, range_size):
+                continue
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                sock.bind((host, random.randint(_LOWEST_PORT, highest)))
+                sock.bind((host, port))
             except OSError:
                 sock.close()
+                _HANDED_OUT.release(port)
                 continue
             held.append(sock)
         return [sock.getsockname()[1] for sock in held]
