@@ -17,6 +17,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.trace import StatusCode
 
 from ._modes import (
+    AiohttpRead,
     AsyncHttpxStreamBytes,
     HttpxEarlyClose,
     HttpxMockTransportStream,
@@ -30,7 +31,7 @@ from ._modes import (
     RequestsStreamContent,
     Seen,
 )
-from ._responses import BOM, URL_TOKEN, Case, Redirect
+from ._responses import BOM, CORP_SECRET, URL_TOKEN, Case, Redirect
 from ._rig import Exported, Rig, check
 
 USER_GET = b'{"errcode": 0, "errmsg": "ok", "userid": "zhangsan", "name": "' + b"x" * 5000 + b'"}'
@@ -222,3 +223,19 @@ def test_a_token_named_in_the_errmsg_of_a_call_that_did_not_send_it_is_redacted(
     errmsg_seen = _only_span_attributes(got)["wecom.errmsg"]
     assert errmsg_seen.startswith("invalid credential, access_token is invalid or not latest: ")
     assert errmsg_seen.endswith("REDACTED" + tail.replace("\ud800", "\ufffd"))
+
+
+def test_a_secret_in_body_bytes_quoted_by_an_aiohttp_exception_is_redacted(rig: Rig) -> None:
+    """Found by the 2,000-example check run after the long one (docs/fuzzing.md).
+
+    A 204 carrying a body makes aiohttp raise ``Data after Connection: close`` quoting the
+    raw bytes: JSON escapes inside a bytes repr, ``{\\"corpsecret\\": \\"...\\"}``.
+    """
+    body = json.dumps({"errmsg": f'invalid corpsecret, {{"corpsecret": "{CORP_SECRET}"}}'})
+    case = _case(status=204, body=body.encode(), decoded=body.encode(), expected_errcode=None)
+    seen, got = _run(rig, case, AiohttpRead())  # fails on any secret in any span, metric or log
+    raised = seen.call_exception()
+    assert raised is not None
+    assert raised[3] == "ClientResponseError"
+    (span,) = got.spans
+    assert "REDACTED" in (span.status.description or "")
