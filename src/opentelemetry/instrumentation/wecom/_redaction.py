@@ -98,10 +98,10 @@ _TOKEN_VALUE: Final = r"[A-Za-z0-9_\-+/=~]{16,}"
 def _secret_pattern(names: frozenset[str]) -> re.Pattern[str]:
     alternatives = "|".join(sorted((re.escape(name) for name in names), key=len, reverse=True))
     # `name=value` in URLs and form bodies, `"name": "value"` in JSON (also escaped, as in
-    # `{\"name\": \"value\"}` when an exception quotes raw bytes), `name: value` in logs;
+    # `{\"name\": \"value\"}` when an exception quotes raw bytes), `name: value` in logs.
     # A backslash belongs to the value unless it escapes the closing quote.
     assigned = r"""(\\*["']?\s*[=:]\s*\\*["']?)((?:[^&\s"',;#)}\]\\]|\\(?!\\*["']))+)"""
-    # or `access_token is invalid or not latest: value`: words of the same clause (no
+    # Or `access_token is invalid or not latest: value`: words of the same clause (no
     # punctuation between), a colon, then a value shaped like a credential (16 or more
     # token characters, so that words, IP addresses and hints are left alone).
     phrased = rf"""(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({_TOKEN_VALUE})"""
