@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from opentelemetry.instrumentation.wecom.stack.build import Binaries, BuildError
 from opentelemetry.instrumentation.wecom.stack.ports import (
     PortInUseError,
     StackPorts,
+    _probe,
     free_ports,
     parse_overrides,
     require_free,
@@ -81,6 +84,57 @@ def test_free_ports_never_hands_out_a_port_twice_in_one_process() -> None:
     """
     drawn = [port for _ in range(200) for port in free_ports(12)]
     assert len(set(drawn)) == len(drawn)
+
+
+def test_ports_chosen_while_other_threads_start_processes_are_free_when_checked() -> None:
+    """A child forked while ports are being checked inherits the checking sockets until it
+    execs; the ports must not look taken meanwhile (it failed a CI run: a stack chose its
+    ports while the diagnosis tests started their scenario processes).
+
+    Before the checks bound with ``SO_REUSEADDR`` this found about one busy stack in 150.
+    """
+    spawning = threading.Event()
+    spawning.set()
+
+    def spawn() -> None:
+        while spawning.is_set():
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+    spawners = [threading.Thread(target=spawn) for _ in range(4)]
+    for spawner in spawners:
+        spawner.start()
+    busy = []
+    try:
+        for _ in range(3_000):
+            ports = StackPorts.ephemeral().as_dict()
+            try:
+                require_free(ports)
+            except PortInUseError as error:
+                busy.append(str(error))
+    finally:
+        spawning.clear()
+        for spawner in spawners:
+            spawner.join()
+    assert busy == []
+
+
+def test_a_checking_socket_held_by_a_child_leaves_the_port_to_a_server() -> None:
+    probe = _probe(0, "127.0.0.1")
+    port = probe.getsockname()[1]
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    child = subprocess.Popen(sleeper, pass_fds=[probe.fileno()])
+    try:
+        probe.close()  # the child still holds its copy, as one forked mid-check does
+        require_free({"prometheus": port})
+        with socket.socket() as server:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", port))
+            server.listen()
+            with pytest.raises(PortInUseError, match=f"prometheus={port}"):
+                require_free({"prometheus": port})
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_environment_moves_every_listener(tmp_path: Path) -> None:

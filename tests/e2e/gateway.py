@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from typing import IO, Any, Optional
 
 from opentelemetry.instrumentation.wecom.stack.health import http_ok, wait_until
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
-from opentelemetry.instrumentation.wecom.stack.ports import free_ports
+from opentelemetry.instrumentation.wecom.stack.ports import free_ports, is_free
 from opentelemetry.instrumentation.wecom.testing import MockWeComServer
 
 HOST = "127.0.0.1"
@@ -40,18 +39,8 @@ def shared_free_port(hosts: Sequence[str]) -> int:
     """A port free on every one of ``hosts`` right now."""
     for _ in range(50):
         port = free_port(hosts[0])
-        sockets = []
-        try:
-            for host in hosts:
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind((host, port))
+        if all(is_free(port, host) for host in hosts[1:]):
             return port
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
     raise RuntimeError(f"no port free on all of {hosts}")
 
 

@@ -7,7 +7,6 @@ import random
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from contextlib import closing
 
 HOST = "127.0.0.1"
 
@@ -45,6 +44,8 @@ class _HandedOut:
 
 
 _HANDED_OUT = _HandedOut()
+# Its own generator: code that seeds the global one (a test framework) cannot repeat its choices.
+_RANDOM = random.SystemRandom()
 
 
 class PortInUseError(RuntimeError):
@@ -100,29 +101,21 @@ def free_ports(count: int, host: str = HOST) -> list[int]:
 
     They are chosen at random below the kernel's range for outgoing connections (port 0 would
     give one inside it): a port handed out by port 0 is released until the server binds it, and
-    any client connection on the machine may take it meanwhile. All are held while choosing, and
-    none is one this process was given before (see :class:`_HandedOut`).
+    any client connection on the machine may take it meanwhile. None is one this process was
+    given before (see :class:`_HandedOut`), and each is checked with :func:`_probe`.
     """
     highest = _ephemeral_start() - 1
     range_size = highest - _LOWEST_PORT + 1
-    held: list[socket.socket] = []
-    try:
-        while len(held) < count:
-            port = random.randint(_LOWEST_PORT, highest)
-            if not _HANDED_OUT.claim(port, range_size):
-                continue
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                sock.bind((host, port))
-            except OSError:
-                sock.close()
-                _HANDED_OUT.release(port)
-                continue
-            held.append(sock)
-        return [sock.getsockname()[1] for sock in held]
-    finally:
-        for sock in held:
-            sock.close()
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _RANDOM.randint(_LOWEST_PORT, highest)
+        if not _HANDED_OUT.claim(port, range_size):
+            continue
+        if is_free(port, host):
+            ports.append(port)
+        else:
+            _HANDED_OUT.release(port)
+    return ports
 
 
 def _ephemeral_start() -> int:
@@ -146,13 +139,30 @@ def parse_overrides(items: Iterable[str]) -> dict[str, int]:
 
 
 def is_free(port: int, host: str = HOST) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+    """Whether a server could bind ``port`` on ``host`` now (nothing listens on it)."""
+    try:
+        _probe(port, host).close()
+    except OSError:
+        return False
+    return True
+
+
+def _probe(port: int, host: str) -> socket.socket:
+    """A socket bound to ``port`` with ``SO_REUSEADDR``, as the servers bind theirs.
+
+    A child process forked by another thread while a probe is open keeps a copy of it until
+    it execs, and under load that takes a while. With ``SO_REUSEADDR`` that copy (bound, not
+    listening) neither fails a later check nor the server's own bind (the Go binaries and
+    Python's servers set it too); without it, the port looks taken until the child execs.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def require_free(ports: Mapping[str, int]) -> None:
