@@ -12,12 +12,23 @@ and this script rewrites what lies between the markers: a ``transform/scrub_secr
 processor whose statements all use ONE regex built from that list. ``--check`` changes
 nothing and exits 1 when a file differs from what would be generated (the tests run it).
 
-The regex (RE2, so no look-behind) finds a secret name right after a delimiter, followed by
-``=`` (query string, form body, log text) or by ``": "`` (a JSON member), and replaces the
-value up to the next delimiter with ``REDACTED``, keeping the name visible::
+The regex (RE2, so no look-behind or look-ahead) finds a secret name right after a delimiter,
+then one of two forms, and replaces the value with ``REDACTED``, keeping the name visible:
 
-    ?access_token=abc&x=1        -> ?access_token=REDACTED&x=1
-    {"corpsecret": "abc"}        -> {"corpsecret": "REDACTED"}
+- assigned: ``=`` (query string, form body, logfmt) or a quoted key's ``": "`` (JSON, also
+  escaped as when an exception quotes raw bytes, or single-quoted as in a Python ``repr``),
+  then any value up to the next delimiter::
+
+    ?access_token=abc&x=1            -> ?access_token=REDACTED&x=1
+    {"corpsecret": "abc"}            -> {"corpsecret": "REDACTED"}
+    {\\"corpsecret\\": \\"abc\\"}        -> {\\"corpsecret\\": \\"REDACTED\\"}
+    {'corpsecret': 'abc'}            -> {'corpsecret': 'REDACTED'}
+    access_token="abc"               -> access_token="REDACTED"
+
+- logged: a bare ``name: `` (log lines, YAML), then a value shaped like a credential (16 or
+  more token characters, so ``code: 404`` or ``token: expired`` stay as they are)::
+
+    access_token: 0123456789abcdefgh -> access_token: REDACTED
 
 The leading delimiter class is what keeps it cheap: Go's regexp tries the pattern at every
 position, and a position that is not a delimiter fails on the first instruction (see
@@ -35,7 +46,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from opentelemetry.instrumentation.wecom._redaction import REDACTED, SECRET_PARAMS
+from opentelemetry.instrumentation.wecom._redaction import REDACTED, SECRET_PARAMS, TOKEN_VALUE
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR = ROOT / "collector"
@@ -46,16 +57,25 @@ BEGIN_LINE = f"{BEGIN} (scripts/generate_collector_scrub.py; edit SECRET_PARAMS,
 # What may stand right before a secret name: the start of the text, a query/fragment/form
 # separator, whitespace, a quote or an opening bracket.
 _LEAD = r"""(?:^|[?&;#,\s\x22\x27{(\[])"""
-# What ends a secret value: a parameter or fragment separator, whitespace or a quote.
-_VALUE = r"""[^&#\s\x22\x27]*"""
-# Every match needs one of these characters (the `=` or the JSON colon).
+# What joins an assigned value to its name: `=` (maybe spaced, then maybe a quote), or the closing quote of a
+# quoted key, a colon and the opening quote of its value; quotes may be backslash-escaped.
+_JOINT = r"""(?:\s*=\s*\\*[\x22\x27]?|\\*[\x22\x27]\s*:\s*\\*[\x22\x27])"""
+# An assigned value: up to a parameter or fragment separator, whitespace or a quote. A
+# backslash belongs to it unless it escapes a quote (or a backslash).
+_VALUE = r"""(?:[^&#\s\x22\x27\\]|\\[^\x22\x27\\])*"""
+# Every match needs one of these characters (the `=` or a colon).
 _NEEDLES = ("=", ":")
 
 
 def secret_pattern(names: Iterable[str] = SECRET_PARAMS) -> str:
-    """The RE2 pattern: group 1 is what stays (delimiter, name, ``=`` or ``": "``)."""
+    """The RE2 pattern. What stays is group 1 (delimiter and name), then group 2 (an assigned
+    value's joint) or group 3 (a logged value's), the other one empty: the replacement is
+    ``${1}${2}${3}REDACTED``. The names appear once, which keeps the program small."""
     alternatives = "|".join(sorted({re.escape(name) for name in names}, key=lambda n: (-len(n), n)))
-    return rf"(?i)({_LEAD}(?:{alternatives})(?:=|\x22\s*:\s*\x22)){_VALUE}"
+    return (
+        rf"(?i)({_LEAD}(?:{alternatives}))"
+        rf"(?:({_JOINT}){_VALUE}|(\s*:\s*[\x22\x27]?){TOKEN_VALUE})"
+    )
 
 
 def _ottl_string(text: str) -> str:
@@ -74,7 +94,7 @@ def _yaml_single_quoted(text: str) -> str:
 def statements(pattern: str) -> dict[str, list[tuple[str, list[str]]]]:
     """The transform statements per signal and OTTL context, each using ``pattern``."""
     regex = _ottl_string(pattern)
-    replacement = _ottl_string("${1}" + REDACTED)
+    replacement = _ottl_string("${1}${2}${3}" + REDACTED)
 
     def in_map(path: str) -> str:
         return f'replace_all_patterns({path}, "value", {regex}, {replacement})'

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from opentelemetry.instrumentation.wecom._redaction import SECRET_PARAMS
+from opentelemetry.instrumentation.wecom._redaction import SECRET_PARAMS, TOKEN_VALUE
 from opentelemetry.instrumentation.wecom.stack.paths import bundle_dir
 from tests._support import script
 
@@ -108,7 +108,7 @@ def _python_pattern(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """The bundled config's scrub, applied with Python's ``re``."""
     match = _parsed(bundle_dir() / "otelcol-config.yaml")[0]
-    replacement = match["replacement"].replace("$${1}", r"\g<1>")  # $$ is the config's escape
+    replacement = re.sub(r"\$\$\{(\d)\}", r"\\g<\1>", match["replacement"])  # $$ is YAML's escape
     return re.sub(_python_pattern(match), replacement, text)
 
 
@@ -136,9 +136,9 @@ def test_one_pattern_built_from_the_package_list(generator: ModuleType) -> None:
     for config in generator.marked_files(bundle_dir()):
         parsed = _parsed(config)
         assert {(m["pattern"], m["replacement"]) for m in parsed} == {
-            (parsed[0]["pattern"], "$${1}REDACTED")
+            (parsed[0]["pattern"], "$${1}$${2}$${3}REDACTED")
         }
-        names = re.search(r"\(\?:([a-z_|]+)\)\(\?:=", _python_pattern(parsed[0]))
+        names = re.search(r"\(\?:([a-z_|]+)\)\)\(\?:\(", _python_pattern(parsed[0]))
         assert names is not None
         assert set(names.group(1).split("|")) == set(SECRET_PARAMS), config
         assert {
@@ -184,11 +184,70 @@ def test_case_insensitive_and_repeated() -> None:
     assert scrub("?ACCESS_TOKEN=a&CorpSecret=b") == "?ACCESS_TOKEN=REDACTED&CorpSecret=REDACTED"
 
 
-def test_free_text_is_scanned_only_when_it_holds_an_equals_sign_or_a_colon() -> None:
-    """Every match ends in ``=`` or ``": "``, so names without either are skipped cheaply."""
+def test_free_text_is_scanned_only_when_it_holds_an_equals_sign_or_a_colon(
+    generator: ModuleType,
+) -> None:
+    """Every match has ``=`` or a colon after the name, so names without either are skipped."""
     statements = _parsed(bundle_dir() / "otelcol-config.yaml")
     guards = {m["target"]: m["guard"] for m in statements}
     for field in ("span.name", "spanevent.name"):
         assert guards[field] == f'Index({field}, "=") >= 0 or Index({field}, ":") >= 0'
     assert guards["span.attributes"] is None  # every attribute value is scanned
-    assert _python_pattern(statements[0]).endswith(r")(?:=|\x22\s*:\s*\x22))[^&#\s\x22\x27]*")
+    # The joints: each assigned one, and the logged one.
+    assigned = generator._JOINT.removeprefix("(?:").removesuffix(")").split("|")
+    assert len(assigned) == 2
+    assert all(any(needle in joint for needle in ("=", ":")) for joint in assigned)
+    assert rf"|(\s*:\s*[\x22\x27]?){TOKEN_VALUE})" in _python_pattern(statements[0])
+
+
+SECRET = "0123456789abcdefXYZ"  # 19 token characters: shaped like a credential
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        # Escaped JSON, as an exception quotes raw response bytes.
+        (f'b\'{{\\"corpsecret\\": \\"{SECRET}\\"}}\'', 'b\'{\\"corpsecret\\": \\"REDACTED\\"}\''),
+        # A Python dict's repr, as an app logs its request parameters.
+        (
+            f"params {{'corpid': 'ww1', 'corpsecret': '{SECRET}'}}",
+            "params {'corpid': 'ww1', 'corpsecret': 'REDACTED'}",
+        ),
+        # logfmt, quoted or spaced.
+        (f'level=info access_token="{SECRET}" n=1', 'level=info access_token="REDACTED" n=1'),
+        (f"secret = {SECRET}", "secret = REDACTED"),
+        # A log line or YAML: a bare colon, then a value shaped like a credential.
+        (f"access_token: {SECRET}", "access_token: REDACTED"),
+        (f"corpsecret: '{SECRET}'", "corpsecret: 'REDACTED'"),
+        (f"token:{SECRET}", "token:REDACTED"),
+        # A backslash inside a value is part of it; one before the closing quote is not.
+        (f"access_token=ab\\cd{SECRET}&x=1", "access_token=REDACTED&x=1"),
+    ],
+    ids=[
+        "escaped-json",
+        "python-repr",
+        "logfmt-quoted",
+        "spaced",
+        "colon",
+        "yaml",
+        "tight-colon",
+        "backslash",
+    ],
+)
+def test_the_shapes_apps_log_secrets_in_are_redacted(text: str, scrubbed: str) -> None:
+    assert scrub(text) == scrubbed
+    assert SECRET not in scrub(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "status code: 404",
+        "token: expired",
+        "key: short-value",
+        '{"code": 0, "msg": "ok"}',
+        "secret: the rotation is due",
+    ],
+)
+def test_a_bare_colon_needs_a_value_shaped_like_a_credential(text: str) -> None:
+    assert scrub(text) == text

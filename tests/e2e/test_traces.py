@@ -88,6 +88,10 @@ def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
         span.set_attribute("url.full", url)
         span.set_attribute("http.response.body", f'{{"access_token": "{CANARY}"}}')
         span.add_event(f"retry key={CANARY}", {"url.full": url, "code": f"?code={CANARY}"})
+        # The shapes apps log secrets in: a dict's repr, escaped JSON, logfmt, a log line.
+        span.set_attribute("exception.message", f"params {{'corpsecret': '{CANARY}'}}")
+        span.set_attribute("http.request.body", f'b\'{{\\"suite_secret\\": \\"{CANARY}\\"}}\'')
+        span.add_event("log", {"logfmt": f'access_token="{CANARY}"', "line": f"ticket: {CANARY}"})
         span.set_status(Status(StatusCode.ERROR, f"failed for {url}"))
     start = time.time_ns()
     slow = app.tracer.start_span(
@@ -128,6 +132,12 @@ def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
     # The scrubbing keeps the key visible.
     assert "access_token=REDACTED" in jaeger_dump
     assert "corpsecret=REDACTED" in jaeger_dump
+    for kept in (
+        "'corpsecret': 'REDACTED'",
+        'suite_secret\\\\": \\\\"REDACTED',
+        "ticket: REDACTED",
+    ):
+        assert kept in jaeger_dump, kept
     assert "key=REDACTED" in jaeger_dump
     assert "access_token=REDACTED" in prometheus_dump
     assert "corpsecret=REDACTED" in prometheus_dump  # target_info carries the resource

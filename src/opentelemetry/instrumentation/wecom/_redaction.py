@@ -91,7 +91,9 @@ def is_secret_param(name: str, extra_params: frozenset[str] = frozenset()) -> bo
     return name.lower() in _SECRET_NAMES or name in extra_params
 
 
-_TOKEN_VALUE: Final = r"[A-Za-z0-9_\-+/=~]{16,}"
+TOKEN_VALUE: Final = r"[A-Za-z0-9_\-+/=~]{16,}"
+"""A value shaped like a credential: 16 or more token characters (words, IP addresses and
+hints are shorter or hold other characters). The collector's scrub uses it too."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -104,7 +106,7 @@ def _secret_pattern(names: frozenset[str]) -> re.Pattern[str]:
     # Or `access_token is invalid or not latest: value`: words of the same clause (no
     # punctuation between), a colon, then a value shaped like a credential (16 or more
     # token characters, so that words, IP addresses and hints are left alone).
-    phrased = rf"""(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({_TOKEN_VALUE})"""
+    phrased = rf"""(\s+[A-Za-z][A-Za-z ]{{0,48}}?\s*[=:]\s*["']?)({TOKEN_VALUE})"""
     # One alternation, so that the text is scanned for the names once.
     return re.compile(rf"(?i)(?<![A-Za-z0-9_])({alternatives})(?:{assigned}|{phrased})")
 
