@@ -57,8 +57,9 @@ BEGIN_LINE = f"{BEGIN} (scripts/generate_collector_scrub.py; edit SECRET_PARAMS,
 # What may stand right before a secret name: the start of the text, a query/fragment/form
 # separator, whitespace, a quote or an opening bracket.
 _LEAD = r"""(?:^|[?&;#,\s\x22\x27{(\[])"""
-# What joins an assigned value to its name: `=` (maybe spaced, then maybe a quote), or the closing quote of a
-# quoted key, a colon and the opening quote of its value; quotes may be backslash-escaped.
+# What joins an assigned value to its name: `=` (maybe spaced, then maybe a quote), or the
+# closing quote of a quoted key, a colon and the opening quote of its value; quotes may be
+# backslash-escaped.
 _JOINT = r"""(?:\s*=\s*\\*[\x22\x27]?|\\*[\x22\x27]\s*:\s*\\*[\x22\x27])"""
 # An assigned value: up to a parameter or fragment separator, whitespace or a quote. A
 # backslash belongs to it unless it escapes a quote (or a backslash).
