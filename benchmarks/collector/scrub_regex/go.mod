@@ -1,0 +1,3 @@
+module scrubregex
+
+go 1.22
