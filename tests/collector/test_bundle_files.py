@@ -117,6 +117,10 @@ def test_dashboard_json_is_valid_and_complete(path: Path) -> None:
         "wecom_agent:person_times:predicted4h",  # capacity forecast
         "45009|45033",  # rate-limit hits
         "traces_span_metrics_calls_total",
+        "wecom_callback_duration_seconds_count",  # callbacks by event and outcome
+        "wecom_callback_duration_seconds_bucket",  # callback answer time
+        "wecom_callback:late:increase10m",  # callbacks answered after WeCom's deadline
+        "wecom_message_callback_delay_seconds_bucket",  # send-to-click time
     ):
         assert needle in exprs, needle
     text = path.read_text(encoding="utf-8")
