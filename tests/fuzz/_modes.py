@@ -97,7 +97,8 @@ class Mode:
     observes_reads: ClassVar[bool] = True
     """False where the instrumentation cannot see the app's reads of the body (aiohttp's
     ``response.content``, a ``StreamReader`` with ``__slots__``; docs/telemetry.md): its span
-    then has no errcode and no read error, and the fuzz checks it records no *other* one."""
+    then has no errcode. A read error the app gets is still recorded (when the response is
+    released with it propagating) and checked like any other."""
 
     def run(self, request: Request, seen: Seen) -> None:
         raise NotImplementedError

@@ -186,7 +186,7 @@ def check(rig: Rig, mode: Mode, request: Request, *, bare: Seen, seen: Seen, got
     if not spans:
         return
     span = spans[0]
-    _check_exception(where, mode, span, seen)
+    _check_exception(where, span, seen)
     _check_errcode(where, mode, span, request.case, seen)
 
 
@@ -210,13 +210,11 @@ def _exc_text(record: logging.LogRecord) -> str:
     return "\n" + logging.Formatter().formatException(record.exc_info)
 
 
-def _check_exception(where: str, mode: Mode, span: ReadableSpan, seen: Seen) -> None:
+def _check_exception(where: str, span: ReadableSpan, seen: Seen) -> None:
     """The span records the exception the app saw, and no other; an early close is not one."""
     events = [e for e in span.events if e.name == "exception"]
     attributes = dict(span.attributes or {})
     raised = seen.call_exception()
-    if raised is not None and raised[1] == "iterate" and not mode.observes_reads:
-        raised = None  # a read error the instrumentation cannot see: it must record no other
     if raised is None:
         assert not events, f"{where} exception recorded, the app saw none: {events[0].attributes}"
         if attributes.get("wecom.status") == "system_error":

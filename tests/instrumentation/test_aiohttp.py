@@ -377,6 +377,55 @@ def test_a_body_cut_short_is_the_exception_the_app_gets(
     assert telemetry.duration_count() == 1
 
 
+@pytest.mark.parametrize("stream", ["iter_chunked", "content.read"])
+def test_a_streamed_body_cut_short_ends_the_call_with_the_exception_the_app_gets(
+    telemetry: Telemetry, short_body_server: str, stream: str
+) -> None:
+    """Streaming from ``response.content`` bypasses ``read()``: the release that follows the
+    failure (``async with``) ends the call with the stream's exception, not with the status."""
+
+    async def use(session: aiohttp.ClientSession) -> bytes:
+        received = bytearray()
+        async with session.get(f"http://{short_body_server}/cgi-bin/media/get") as response:
+            if stream == "iter_chunked":
+                async for chunk in response.content.iter_chunked(4):
+                    received.extend(chunk)
+            else:
+                received.extend(await response.content.read())
+        return bytes(received)
+
+    with (
+        telemetry.instrumenting(hosts=[short_body_server]),
+        pytest.raises(aiohttp.ClientPayloadError),
+    ):
+        run(use)
+    (span,) = telemetry.wecom_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert attrs(span)["error.type"] == "ClientPayloadError"
+    assert [e.name for e in span.events] == ["exception"]
+    assert telemetry.duration_count() == 1
+
+
+def test_a_stream_that_fails_after_the_app_stopped_reading_ends_with_the_status(
+    telemetry: Telemetry, short_body_server: str
+) -> None:
+    """Leaving a stream early is no failure, even when the rest of the body never comes."""
+
+    async def use(session: aiohttp.ClientSession) -> bytes:
+        async with session.get(f"http://{short_body_server}/cgi-bin/media/get") as response:
+            first = await response.content.readany()
+            while response.content.exception() is None:  # the server hangs up mid-body
+                await asyncio.sleep(0.01)
+        return first
+
+    with telemetry.instrumenting(hosts=[short_body_server]):
+        assert run(use) == b'{"errcode":0'
+    (span,) = telemetry.wecom_spans()
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.events == ()
+    assert attrs(span)["http.response.status_code"] == 200
+
+
 @pytest.mark.parametrize(
     ("installed", "ignores"),
     [("0.57b0", True), ("0.59b0", True), ("0.60b0", False), ("0.66b1", False), ("1.2.0", False)],

@@ -4,7 +4,8 @@
 The call ends when the app has the body (``read()``, and so ``text()`` and ``json()``, which
 read through it), with the errcode in that body; or, for a body the app streams from
 ``response.content`` or never reads, when the app releases or closes the response (``async
-with`` does) or drops it, with the status only. Redirects followed inside ``_request`` belong
+with`` does) or drops it, with the status only, or with the exception the app got from the
+stream. Redirects followed inside ``_request`` belong
 to its one call. While ``_request`` runs, the stock aiohttp-client instrumentation is silenced
 for WeCom calls, unless ``keep_http_spans`` is set: its ``on_request_start`` honours
 ``suppress_http_instrumentation`` from 0.60b0 on; before that it honoured only the general
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import weakref
 from collections.abc import Awaitable
 from importlib import metadata
@@ -106,8 +108,9 @@ def read_wrapper(responses: Responses) -> Wrapper:
 def release_wrapper(responses: Responses) -> Wrapper:
     """The wrapper of ``ClientResponse.release`` and ``close``: the call ends, if it has not.
 
-    ``read`` failing makes aiohttp close the response inside it: the call then ends with
-    the exception, not with the close.
+    It ends with the exception the app got from a stream of the body (``response.content``),
+    as a failed ``read`` does, else with the status. ``read`` failing makes aiohttp close the
+    response inside it: the call then ends with the exception, not with the close.
     """
 
     def wrap_release(
@@ -116,12 +119,17 @@ def release_wrapper(responses: Responses) -> Wrapper:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
+        observed = responses.get(instance)
+        if observed is None or observed.reading:
+            return wrapped(*args, **kwargs)
+        failure = _stream_failure(instance)  # before aiohttp marks the content closed
         try:
             return wrapped(*args, **kwargs)
         finally:
-            observed = responses.get(instance)
-            if observed is not None and not observed.reading:
+            if failure is None:
                 observed.call.finish_response(observed.info)
+            else:
+                observed.call.finish_exception(failure)
 
     return wrap_release
 
@@ -236,6 +244,24 @@ def _observe(responses: Responses, call: WeComCall, response: aiohttp.ClientResp
     )
     responses.add(response, _Observed(call, info))
     weakref.finalize(response, call.abandon)
+
+
+@contained
+def _stream_failure(response: aiohttp.ClientResponse) -> Optional[BaseException]:
+    """The exception the body's stream (``response.content``) failed with, if the app got it:
+    the connection lost before the end of the body, a bad chunk, a decompression error.
+
+    The app got it when it is the exception being handled as the response is released: it
+    propagates through ``async with``, or the app releases in its ``except``. A stream that
+    failed after the app stopped reading is no failure of the app's (the call ends with its
+    status). Called before ``release``/``close``, which mark the stream closed with an
+    exception of their own.
+    """
+    content = response.content
+    failure = content.exception() if content is not None else None
+    if failure is None or failure is not sys.exc_info()[1]:
+        return None
+    return failure
 
 
 @contained
