@@ -25,10 +25,13 @@ then one of two forms, and replaces the value with ``REDACTED``, keeping the nam
     {'corpsecret': 'abc'}            -> {'corpsecret': 'REDACTED'}
     access_token="abc"               -> access_token="REDACTED"
 
-- logged: a bare ``name: `` (log lines, YAML), then a value shaped like a credential (16 or
-  more token characters, so ``code: 404`` or ``token: expired`` stay as they are)::
+- logged: a bare ``name: `` (log lines, YAML), or the name and words of the same clause then
+  ``:`` or ``=`` (an errmsg), then a value shaped like a credential (16 or more token
+  characters, so ``code: 404``, ``token: expired`` or ``from ip: 203.0.113.7`` stay)::
 
     access_token: 0123456789abcdefgh -> access_token: REDACTED
+    access_token is invalid or not latest: 0123456789abcdefgh
+                                     -> access_token is invalid or not latest: REDACTED
 
 The leading delimiter class is what keeps it cheap: Go's regexp tries the pattern at every
 position, and a position that is not a delimiter fails on the first instruction (see
@@ -64,6 +67,9 @@ _JOINT = r"""(?:\s*=\s*\\*[\x22\x27]?|\\*[\x22\x27]\s*:\s*\\*[\x22\x27])"""
 # An assigned value: up to a parameter or fragment separator, whitespace or a quote. A
 # backslash belongs to it unless it escapes a quote (or a backslash).
 _VALUE = r"""(?:[^&#\s\x22\x27\\]|\\[^\x22\x27\\])*"""
+# What joins a logged value to its name: maybe words of the same clause (no punctuation
+# between, as in the package's own scrub), then `:` or `=`, maybe a quote.
+_LOGGED = r"""(?:\s+[A-Za-z][A-Za-z ]{0,48}?)?\s*[=:]\s*[\x22\x27]?"""
 # Every match needs one of these characters (the `=` or a colon).
 _NEEDLES = ("=", ":")
 
@@ -75,7 +81,7 @@ def secret_pattern(names: Iterable[str] = SECRET_PARAMS) -> str:
     alternatives = "|".join(sorted({re.escape(name) for name in names}, key=lambda n: (-len(n), n)))
     return (
         rf"(?i)({_LEAD}(?:{alternatives}))"
-        rf"(?:({_JOINT}){_VALUE}|(\s*:\s*[\x22\x27]?){TOKEN_VALUE})"
+        rf"(?:({_JOINT}){_VALUE}|({_LOGGED}){TOKEN_VALUE})"
     )
 
 

@@ -28,14 +28,16 @@ _STATEMENT = re.compile(r'^replace_all_patterns\(span\.attributes, "value", "(.*
 #: the scrub scans and leaves alone.
 VALUES = {
     "url.full with a secret (the load's)": URL,
-    "user agent, 230 chars": (
+    "user agent, 204 chars": (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/120.0.0.0 Safari/537.36 "
     )
     * 2,
-    "JSON body, 330 chars": json.dumps(
+    "JSON body, 323 chars": json.dumps(
         {"touser": "a|b|c", "msgtype": "text", "agentid": 1000002, "text": {"content": "ok " * 80}}
     ),
+    "JSON body, 809 chars": json.dumps({"touser": "a|b|c", "text": {"content": "ok " * 255}}),
+    "JSON body, 4,109 chars": json.dumps({"touser": "a|b|c", "text": {"content": "ok " * 1355}}),
     "span name": "GET /cgi-bin/user/get",
 }
 

@@ -197,7 +197,8 @@ def test_free_text_is_scanned_only_when_it_holds_an_equals_sign_or_a_colon(
     assigned = generator._JOINT.removeprefix("(?:").removesuffix(")").split("|")
     assert len(assigned) == 2
     assert all(any(needle in joint for needle in ("=", ":")) for joint in assigned)
-    assert rf"|(\s*:\s*[\x22\x27]?){TOKEN_VALUE})" in _python_pattern(statements[0])
+    assert rf"|({generator._LOGGED}){TOKEN_VALUE})" in _python_pattern(statements[0])
+    assert "=" in generator._LOGGED and ":" in generator._LOGGED
 
 
 SECRET = "0123456789abcdefXYZ"  # 19 token characters: shaped like a credential
@@ -220,6 +221,11 @@ SECRET = "0123456789abcdefXYZ"  # 19 token characters: shaped like a credential
         (f"access_token: {SECRET}", "access_token: REDACTED"),
         (f"corpsecret: '{SECRET}'", "corpsecret: 'REDACTED'"),
         (f"token:{SECRET}", "token:REDACTED"),
+        # An errmsg naming the secret, then the value after words of the same clause.
+        (
+            f"invalid credential, access_token is invalid or not latest: {SECRET}, hint: [x]",
+            "invalid credential, access_token is invalid or not latest: REDACTED, hint: [x]",
+        ),
         # A backslash inside a value is part of it; one before the closing quote is not.
         (f"access_token=ab\\cd{SECRET}&x=1", "access_token=REDACTED&x=1"),
     ],
@@ -231,6 +237,7 @@ SECRET = "0123456789abcdefXYZ"  # 19 token characters: shaped like a credential
         "colon",
         "yaml",
         "tight-colon",
+        "errmsg",
         "backslash",
     ],
 )
@@ -247,7 +254,10 @@ def test_the_shapes_apps_log_secrets_in_are_redacted(text: str, scrubbed: str) -
         "key: short-value",
         '{"code": 0, "msg": "ok"}',
         "secret: the rotation is due",
+        "token expired, hint: [1576065934_28_e0fae07666aa64636023c1fa7e8f49a4]",
+        "access_token is invalid, from ip: 203.0.113.7",
+        "secret key of the app rotated on 2026-12-01T10:00:00Z",
     ],
 )
-def test_a_bare_colon_needs_a_value_shaped_like_a_credential(text: str) -> None:
+def test_a_logged_value_must_be_shaped_like_a_credential(text: str) -> None:
     assert scrub(text) == text

@@ -92,6 +92,7 @@ def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
         span.set_attribute("exception.message", f"params {{'corpsecret': '{CANARY}'}}")
         span.set_attribute("http.request.body", f'b\'{{\\"suite_secret\\": \\"{CANARY}\\"}}\'')
         span.add_event("log", {"logfmt": f'access_token="{CANARY}"', "line": f"ticket: {CANARY}"})
+        span.set_attribute("wecom.errmsg", f"access_token is invalid or not latest: {CANARY}")
         span.set_status(Status(StatusCode.ERROR, f"failed for {url}"))
     start = time.time_ns()
     slow = app.tracer.start_span(
@@ -136,6 +137,7 @@ def test_canary_secret_is_nowhere_in_jaeger_or_prometheus(
         "'corpsecret': 'REDACTED'",
         'suite_secret\\\\": \\\\"REDACTED',
         "ticket: REDACTED",
+        "not latest: REDACTED",
     ):
         assert kept in jaeger_dump, kept
     assert "key=REDACTED" in jaeger_dump
