@@ -198,7 +198,7 @@ def test_free_text_is_scanned_only_when_it_holds_an_equals_sign_or_a_colon(
     assert len(assigned) == 2
     assert all(any(needle in joint for needle in ("=", ":")) for joint in assigned)
     assert rf"|({generator._LOGGED}){TOKEN_VALUE})" in _python_pattern(statements[0])
-    assert "=" in generator._LOGGED and ":" in generator._LOGGED
+    assert "[=:]" in generator._LOGGED  # the logged joint needs one of them too
 
 
 SECRET = "0123456789abcdefXYZ"  # 19 token characters: shaped like a credential
